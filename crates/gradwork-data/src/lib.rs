@@ -1,0 +1,1 @@
+//! gradwork-data: under construction.

@@ -1,0 +1,1 @@
+//! gradwork-metrics: under construction.

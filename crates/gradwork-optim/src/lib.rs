@@ -1,0 +1,1 @@
+//! gradwork-optim: under construction; see the issues for what it will hold.

@@ -1,0 +1,44 @@
+//! # gradwork-tensor
+//!
+//! n-dimensional `f32` tensors for CPU machine learning: shared storage with strided views,
+//! NumPy broadcasting, reductions that are accurate and bitwise reproducible on any thread
+//! count, matrix products on `matrixmultiply`, convolution and pooling kernels, and a seeded,
+//! portable random number generator.
+//!
+//! ```
+//! use gradwork_tensor::{Rng, Tensor};
+//!
+//! let mut rng = Rng::seed_from(42);
+//! let x = Tensor::rand_normal(&[4, 3], 0.0, 1.0, &mut rng);
+//! let w = Tensor::rand_uniform(&[3, 2], -0.5, 0.5, &mut rng);
+//! let b = Tensor::zeros(&[2]);
+//! let y = (x.matmul(&w) + &b).relu(); // broadcasting adds the bias to every row
+//! assert_eq!(y.shape(), &[4, 2]);
+//! let p = y.softmax(-1);
+//! assert!(p.sum(-1, false).to_vec().iter().all(|s| (s - 1.0).abs() < 1e-6));
+//! ```
+//!
+//! Every fallible operation comes in two forms: `try_op` returns a [`TensorError`] that names the
+//! operation and the shapes involved, and `op` panics with the same message at the caller's
+//! location. The determinism contract is in `docs/determinism.md`.
+
+mod binary;
+mod display;
+mod error;
+mod index;
+mod layout;
+mod matmul;
+pub mod par;
+mod reduce;
+mod rng;
+mod shape_ops;
+pub mod special;
+mod tensor;
+mod unary;
+mod view;
+
+pub use error::{Result, TensorError};
+pub use layout::{broadcast_shapes, contiguous_strides, Axis, Layout};
+pub use rng::{splitmix64, Rng};
+pub use tensor::{Elem, Tensor};
+pub use unary::{gelu_erf, gelu_tanh, sigmoid};

@@ -1,0 +1,246 @@
+//! Matrix multiplication with `torch.matmul` semantics, on `matrixmultiply::sgemm`.
+//!
+//! sgemm takes arbitrary row and column strides, so transposed operands (`a.t()`, `grad @ w^T`)
+//! cost no copy. The output is split into fixed blocks of [`MATMUL_ROW_BLOCK`] rows that run in
+//! parallel; sgemm never splits the K loop, so every output element is the same sequence of
+//! operations whatever the thread count: results are bitwise identical on 1 or 64 threads.
+
+use rayon::prelude::*;
+
+use crate::error::{or_panic, Result, TensorError};
+use crate::layout::{broadcast_shapes, Layout};
+use crate::par::MATMUL_ROW_BLOCK;
+use crate::tensor::{Elem, Tensor};
+
+/// Below this many multiply-adds a matmul runs on the calling thread.
+const PARALLEL_FLOPS: usize = 1 << 18;
+
+/// One operand of a 2-D product: where its matrix starts in storage and its strides.
+#[derive(Clone, Copy)]
+struct MatrixView<'a> {
+    data: &'a [Elem],
+    offset: usize,
+    row_stride: usize,
+    col_stride: usize,
+}
+
+/// `c = a @ b` for the `rows` rows of `c` starting at row `first_row` of `a`; `c` is contiguous
+/// with `n` columns.
+fn gemm_rows(a: MatrixView, b: MatrixView, c: &mut [Elem], first_row: usize, k: usize, n: usize) {
+    let rows = c.len() / n;
+    if rows == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        c.fill(0.0);
+        return;
+    }
+    let a_start = a.offset + first_row * a.row_stride;
+    // The last element each operand touches must be inside its buffer (the layouts guarantee it;
+    // checked here so the unsafe call below can rely on it even if a caller is wrong).
+    let a_last = a_start + (rows - 1) * a.row_stride + (k - 1) * a.col_stride;
+    let b_last = b.offset + (k - 1) * b.row_stride + (n - 1) * b.col_stride;
+    assert!(
+        a_last < a.data.len() && b_last < b.data.len(),
+        "matmul: operand view out of bounds"
+    );
+    #[allow(unsafe_code)]
+    // SAFETY: the asserts above show every element sgemm reads, `a_start + i*rsa + p*csa` for
+    // i < rows, p < k, and `b.offset + p*rsb + j*csb` for p < k, j < n, lies inside its slice;
+    // `c` holds exactly rows*n elements written at `i*n + j`; the slices do not alias because `c`
+    // is a unique borrow.
+    unsafe {
+        matrixmultiply::sgemm(
+            rows,
+            k,
+            n,
+            1.0,
+            a.data.as_ptr().add(a_start),
+            a.row_stride as isize,
+            a.col_stride as isize,
+            b.data.as_ptr().add(b.offset),
+            b.row_stride as isize,
+            b.col_stride as isize,
+            0.0,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
+        );
+    }
+}
+
+/// Computes one `[m, k] @ [k, n]` product into `c`, in fixed row blocks, in parallel when large.
+fn gemm(
+    a: MatrixView,
+    b: MatrixView,
+    c: &mut [Elem],
+    m: usize,
+    k: usize,
+    n: usize,
+    parallel: bool,
+) {
+    let block = MATMUL_ROW_BLOCK * n.max(1);
+    if parallel && m > MATMUL_ROW_BLOCK {
+        c.par_chunks_mut(block)
+            .enumerate()
+            .for_each(|(i, chunk)| gemm_rows(a, b, chunk, i * MATMUL_ROW_BLOCK, k, n));
+    } else {
+        for (i, chunk) in c.chunks_mut(block).enumerate() {
+            gemm_rows(a, b, chunk, i * MATMUL_ROW_BLOCK, k, n);
+        }
+    }
+}
+
+impl Tensor {
+    /// Matrix product with `torch.matmul` semantics: 2-D @ 2-D; batched with broadcast batch
+    /// axes (`[2,3,4] @ [4,5]`, `[1,3,4] @ [2,4,5]`); a 1-D left operand is a row vector and a
+    /// 1-D right operand a column vector, and that axis is removed from the result.
+    ///
+    /// ```
+    /// use gradwork_tensor::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]);
+    /// let b = Tensor::from_vec(vec![5.0, 6.0, 7.0, 8.0], &[2, 2]);
+    /// assert_eq!(a.matmul(&b).to_vec(), vec![19.0, 22.0, 43.0, 50.0]);
+    /// // Transposes are free views.
+    /// assert_eq!(a.t().matmul(&b).to_vec(), vec![26.0, 30.0, 38.0, 44.0]);
+    /// ```
+    pub fn try_matmul(&self, other: &Tensor) -> Result<Tensor> {
+        if self.ndim() == 0 || other.ndim() == 0 {
+            return Err(TensorError::shape_mismatch_because(
+                "matmul",
+                self.shape(),
+                other.shape(),
+                "both operands need at least one axis",
+            ));
+        }
+        let a = if self.ndim() == 1 {
+            self.unsqueeze(0)
+        } else {
+            self.clone()
+        };
+        let b = if other.ndim() == 1 {
+            other.unsqueeze(1)
+        } else {
+            other.clone()
+        };
+        let (m, k) = (a.shape()[a.ndim() - 2], a.shape()[a.ndim() - 1]);
+        let (k2, n) = (b.shape()[b.ndim() - 2], b.shape()[b.ndim() - 1]);
+        if k != k2 {
+            return Err(TensorError::shape_mismatch_because(
+                "matmul",
+                self.shape(),
+                other.shape(),
+                format!("inner dimensions {k} and {k2} differ"),
+            ));
+        }
+        let a_batch = &a.shape()[..a.ndim() - 2];
+        let b_batch = &b.shape()[..b.ndim() - 2];
+        let batch = broadcast_shapes("matmul", a_batch, b_batch).map_err(|_| {
+            TensorError::shape_mismatch_because(
+                "matmul",
+                self.shape(),
+                other.shape(),
+                "batch dimensions cannot broadcast",
+            )
+        })?;
+        let batch_count: usize = batch.iter().product();
+        // Per-batch storage offsets, from the batch axes broadcast to the common batch shape.
+        let batch_offsets = |t: &Tensor, own: &[usize]| -> Vec<usize> {
+            let nb = own.len();
+            let layout =
+                Layout::from_parts(own.to_vec(), t.strides()[..nb].to_vec(), t.layout.offset())
+                    .broadcast_to(&batch);
+            (0..batch_count).map(|i| layout.index_of_flat(i)).collect()
+        };
+        let a_offsets = batch_offsets(&a, a_batch);
+        let b_offsets = batch_offsets(&b, b_batch);
+        let (a_rs, a_cs) = (a.strides()[a.ndim() - 2], a.strides()[a.ndim() - 1]);
+        let (b_rs, b_cs) = (b.strides()[b.ndim() - 2], b.strides()[b.ndim() - 1]);
+        let mut out = vec![0.0; batch_count * m * n];
+        let parallel = batch_count * m * n * k >= PARALLEL_FLOPS;
+        let run = |i: usize, c: &mut [Elem]| {
+            let av = MatrixView {
+                data: &a.storage,
+                offset: a_offsets[i],
+                row_stride: a_rs,
+                col_stride: a_cs,
+            };
+            let bv = MatrixView {
+                data: &b.storage,
+                offset: b_offsets[i],
+                row_stride: b_rs,
+                col_stride: b_cs,
+            };
+            gemm(av, bv, c, m, k, n, parallel);
+        };
+        if m * n > 0 {
+            if parallel && batch_count > 1 {
+                out.par_chunks_mut(m * n)
+                    .enumerate()
+                    .for_each(|(i, c)| run(i, c));
+            } else {
+                out.chunks_mut(m * n)
+                    .enumerate()
+                    .for_each(|(i, c)| run(i, c));
+            }
+        }
+        let mut shape = batch;
+        if self.ndim() > 1 {
+            shape.push(m);
+        }
+        if other.ndim() > 1 {
+            shape.push(n);
+        }
+        Tensor::try_from_vec(out, &shape)
+    }
+
+    /// Matrix product (see [`Tensor::try_matmul`]).
+    ///
+    /// # Panics
+    /// When the shapes do not multiply; the message names both shapes.
+    #[track_caller]
+    pub fn matmul(&self, other: &Tensor) -> Tensor {
+        or_panic(self.try_matmul(other))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Tensor;
+
+    #[test]
+    fn vector_cases_follow_torch() {
+        let v = Tensor::from_vec(vec![1.0, 2.0], &[2]);
+        let m = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]);
+        assert_eq!(v.matmul(&v).shape(), &[] as &[usize]);
+        assert_eq!(v.matmul(&v).item(), 5.0);
+        assert_eq!(v.matmul(&m).to_vec(), vec![7.0, 10.0]);
+        assert_eq!(m.matmul(&v).to_vec(), vec![5.0, 11.0]);
+    }
+
+    #[test]
+    fn batched_broadcast_shapes() {
+        let a = Tensor::ones(&[2, 1, 3, 4]);
+        let b = Tensor::ones(&[3, 4, 2]);
+        let c = a.matmul(&b);
+        assert_eq!(c.shape(), &[2, 3, 3, 2]);
+        assert!(c.to_vec().iter().all(|&x| x == 4.0));
+    }
+
+    #[test]
+    fn mismatched_inner_dimensions_are_named() {
+        let err = Tensor::zeros(&[2, 3])
+            .try_matmul(&Tensor::zeros(&[4, 5]))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "matmul: shapes [2, 3] and [4, 5] are incompatible: inner dimensions 3 and 4 differ"
+        );
+    }
+
+    #[test]
+    fn empty_inner_dimension_gives_zeros() {
+        let c = Tensor::zeros(&[3, 0]).matmul(&Tensor::zeros(&[0, 2]));
+        assert_eq!(c.to_vec(), vec![0.0; 6]);
+    }
+}

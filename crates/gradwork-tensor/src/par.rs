@@ -1,0 +1,51 @@
+//! The parallel policy that keeps results bitwise identical for any thread count.
+//!
+//! Work is split into chunks whose size is a constant of this module, never derived from the
+//! number of threads. Each chunk is computed by one thread, sequentially; reductions compute one
+//! partial result per chunk and fold the partials in chunk order. The sequential path uses the same
+//! chunks, so 1, 2 or 64 threads round identically. Never use rayon's float `sum`/`reduce`: their
+//! association order depends on how work was stolen.
+
+use rayon::prelude::*;
+
+/// Elements per parallel task in elementwise kernels.
+pub const ELEMENTWISE_CHUNK: usize = 1 << 15;
+
+/// Below this many elements an elementwise kernel stays on the calling thread.
+pub const PARALLEL_THRESHOLD: usize = 1 << 16;
+
+/// Rows of the output matrix per parallel matmul task.
+pub const MATMUL_ROW_BLOCK: usize = 64;
+
+/// Elements per partial sum when one long row is reduced.
+pub const REDUCE_CHUNK: usize = 1 << 14;
+
+/// Fills `out` by calling `f(start, chunk)` on fixed-size chunks of `chunk_len` elements,
+/// in parallel when `out` is large. `start` is the chunk's first index in `out`.
+pub fn fill_chunks(out: &mut [f32], chunk_len: usize, f: impl Fn(usize, &mut [f32]) + Sync + Send) {
+    if out.len() < PARALLEL_THRESHOLD {
+        for (i, chunk) in out.chunks_mut(chunk_len).enumerate() {
+            f(i * chunk_len, chunk);
+        }
+    } else {
+        out.par_chunks_mut(chunk_len)
+            .enumerate()
+            .for_each(|(i, chunk)| f(i * chunk_len, chunk));
+    }
+}
+
+/// Runs `f(row_index, row)` for each `row_len`-sized row of `out`, in parallel over fixed groups
+/// of rows when the output is large. Each row is written by exactly one call.
+pub fn for_each_row(out: &mut [f32], row_len: usize, f: impl Fn(usize, &mut [f32]) + Sync + Send) {
+    if row_len == 0 {
+        return;
+    }
+    let rows_per_task = (ELEMENTWISE_CHUNK / row_len).max(1);
+    let task_len = rows_per_task * row_len;
+    fill_chunks(out, task_len, |start, chunk| {
+        let first_row = start / row_len;
+        for (r, row) in chunk.chunks_mut(row_len).enumerate() {
+            f(first_row + r, row);
+        }
+    });
+}
