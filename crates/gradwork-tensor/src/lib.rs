@@ -23,12 +23,15 @@
 //! location. The determinism contract is in `docs/determinism.md`.
 
 mod binary;
+mod conv;
 mod display;
 mod error;
+mod im2col;
 mod index;
 mod layout;
 mod matmul;
 pub mod par;
+mod pool;
 mod reduce;
 mod rng;
 mod shape_ops;
@@ -37,8 +40,10 @@ mod tensor;
 mod unary;
 mod view;
 
+pub use conv::{Conv2dOptions, CONV_BATCH_BLOCK};
 pub use error::{Result, TensorError};
 pub use layout::{broadcast_shapes, contiguous_strides, Axis, Layout};
+pub use pool::Pool2dOptions;
 pub use rng::{splitmix64, Rng};
 pub use tensor::{Elem, Tensor};
 pub use unary::{gelu_erf, gelu_tanh, sigmoid};

@@ -1,0 +1,243 @@
+//! The building blocks of the convolution kernels: im2col, its adjoint col2im, and a bounds-checked
+//! strided `sgemm`.
+//!
+//! For one image and one group, im2col lays out every receptive field as a column: row
+//! `r = (c * kh + i) * kw + j` (input channel `c` of the group, kernel offset `(i, j)`), column
+//! `p = oh * w_out + ow` (output position). Then a convolution is one matrix product
+//! `weight[o_g, K] @ col[K, P]`, and col2im scatters a `[K, P]` gradient back onto the image.
+
+use crate::tensor::Elem;
+
+/// The sizes of one convolution, after validation (see `conv::plan`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConvGeometry {
+    /// Batch size.
+    pub n: usize,
+    /// Input channels.
+    pub c: usize,
+    /// Input height and width.
+    pub h: usize,
+    pub w: usize,
+    /// Output channels.
+    pub o: usize,
+    /// Number of groups.
+    pub groups: usize,
+    /// Kernel height and width.
+    pub kh: usize,
+    pub kw: usize,
+    /// Output height and width.
+    pub ho: usize,
+    pub wo: usize,
+    pub stride: (usize, usize),
+    pub padding: (usize, usize),
+    pub dilation: (usize, usize),
+}
+
+impl ConvGeometry {
+    /// Input channels per group.
+    pub fn c_group(&self) -> usize {
+        self.c / self.groups
+    }
+    /// Output channels per group.
+    pub fn o_group(&self) -> usize {
+        self.o / self.groups
+    }
+    /// Rows of the column matrix of one group: `c_group * kh * kw`.
+    pub fn col_rows(&self) -> usize {
+        self.c_group() * self.kh * self.kw
+    }
+    /// Output positions per image: `ho * wo`, the columns of the column matrix.
+    pub fn out_plane(&self) -> usize {
+        self.ho * self.wo
+    }
+    /// Elements of one input image `[C, H, W]`.
+    pub fn in_image(&self) -> usize {
+        self.c * self.h * self.w
+    }
+    /// Elements of one output image `[O, Ho, Wo]`.
+    pub fn out_image(&self) -> usize {
+        self.o * self.out_plane()
+    }
+    /// A 1x1 kernel with unit stride and no padding: the column matrix *is* the input image, so
+    /// im2col and col2im are skipped.
+    pub fn is_pointwise(&self) -> bool {
+        self.kh == 1
+            && self.kw == 1
+            && self.stride == (1, 1)
+            && self.padding == (0, 0)
+            && self.ho == self.h
+            && self.wo == self.w
+    }
+
+    /// The output columns `ow` whose input column `ow * sw + offset - pw` lies inside `0..w`
+    /// for the kernel column offset `offset = j * dw`, as a half-open range.
+    fn valid_cols(&self, offset: usize) -> (usize, usize) {
+        valid_range(self.wo, self.w, self.stride.1, self.padding.1, offset)
+    }
+}
+
+/// The outputs `o < out_len` with `0 <= o * stride + offset - pad < in_len`, as `lo..hi`.
+fn valid_range(
+    out_len: usize,
+    in_len: usize,
+    stride: usize,
+    pad: usize,
+    offset: usize,
+) -> (usize, usize) {
+    // o * stride >= pad - offset  and  o * stride < in_len + pad - offset.
+    let lo = pad.saturating_sub(offset).div_ceil(stride);
+    let hi = (in_len + pad).saturating_sub(offset).div_ceil(stride);
+    let hi = hi.min(out_len);
+    (lo.min(hi), hi)
+}
+
+/// Fills `col` (`[col_rows, ho * wo]`) with the receptive fields of `image`, the `c_group`
+/// channels `[c_group, H, W]` of one group of one image. Padding reads as zero.
+pub(crate) fn im2col(g: &ConvGeometry, image: &[Elem], col: &mut [Elem]) {
+    let (sh, sw) = g.stride;
+    let (dh, dw) = g.dilation;
+    let plane = g.h * g.w;
+    let p = g.out_plane();
+    let mut rows = col.chunks_exact_mut(p);
+    for c in 0..g.c_group() {
+        let channel = &image[c * plane..(c + 1) * plane];
+        for i in 0..g.kh {
+            let (oh_lo, oh_hi) = valid_range(g.ho, g.h, sh, g.padding.0, i * dh);
+            for j in 0..g.kw {
+                let (ow_lo, ow_hi) = g.valid_cols(j * dw);
+                let row = rows.next().expect("col has col_rows rows");
+                row[..oh_lo * g.wo].fill(0.0);
+                row[oh_hi * g.wo..].fill(0.0);
+                for oh in oh_lo..oh_hi {
+                    let out = &mut row[oh * g.wo..(oh + 1) * g.wo];
+                    out[..ow_lo].fill(0.0);
+                    out[ow_hi..].fill(0.0);
+                    if ow_lo == ow_hi {
+                        continue;
+                    }
+                    let ih = oh * sh + i * dh - g.padding.0;
+                    let first = ih * g.w + ow_lo * sw + j * dw - g.padding.1;
+                    let src = &channel[first..];
+                    let dst = &mut out[ow_lo..ow_hi];
+                    if sw == 1 {
+                        dst.copy_from_slice(&src[..dst.len()]);
+                    } else {
+                        for (k, d) in dst.iter_mut().enumerate() {
+                            *d = src[k * sw];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint of [`im2col`]: adds every entry of `col` (`[col_rows, ho * wo]`) onto the input
+/// position it was read from, in `image` (`[c_group, H, W]`, which the caller zeroes first).
+/// Entries that fell on padding are dropped. The order of additions is fixed.
+pub(crate) fn col2im(g: &ConvGeometry, col: &[Elem], image: &mut [Elem]) {
+    let (sh, sw) = g.stride;
+    let (dh, dw) = g.dilation;
+    let plane = g.h * g.w;
+    let p = g.out_plane();
+    let mut rows = col.chunks_exact(p);
+    for c in 0..g.c_group() {
+        let channel = &mut image[c * plane..(c + 1) * plane];
+        for i in 0..g.kh {
+            let (oh_lo, oh_hi) = valid_range(g.ho, g.h, sh, g.padding.0, i * dh);
+            for j in 0..g.kw {
+                let (ow_lo, ow_hi) = g.valid_cols(j * dw);
+                let row = rows.next().expect("col has col_rows rows");
+                if ow_lo == ow_hi {
+                    continue;
+                }
+                for oh in oh_lo..oh_hi {
+                    let ih = oh * sh + i * dh - g.padding.0;
+                    let first = ih * g.w + ow_lo * sw + j * dw - g.padding.1;
+                    let src = &row[oh * g.wo + ow_lo..oh * g.wo + ow_hi];
+                    let dst = &mut channel[first..];
+                    if sw == 1 {
+                        for (d, s) in dst.iter_mut().zip(src) {
+                            *d += s;
+                        }
+                    } else {
+                        for (k, s) in src.iter().enumerate() {
+                            dst[k * sw] += s;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A read-only matrix operand: element `(r, c)` is `data[r * row_stride + c * col_stride]`.
+#[derive(Clone, Copy)]
+pub(crate) struct MatRef<'a> {
+    pub data: &'a [Elem],
+    pub row_stride: usize,
+    pub col_stride: usize,
+}
+
+impl<'a> MatRef<'a> {
+    /// A row-major matrix with `cols` columns.
+    pub fn rows(data: &'a [Elem], cols: usize) -> Self {
+        MatRef {
+            data,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+    /// The transpose of a row-major matrix with `cols` columns.
+    pub fn transposed(data: &'a [Elem], cols: usize) -> Self {
+        MatRef {
+            data,
+            row_stride: 1,
+            col_stride: cols,
+        }
+    }
+}
+
+/// `c = a @ b + beta * c` for `a: [m, k]`, `b: [k, n]` and `c` row-major `[m, n]` (`beta` is 0
+/// or 1: overwrite or accumulate). One sgemm call over the whole K dimension, so each element is
+/// the same sequence of operations wherever it runs.
+pub(crate) fn gemm(m: usize, k: usize, n: usize, a: MatRef, b: MatRef, beta: Elem, c: &mut [Elem]) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(c.len() >= m * n, "conv gemm: output too small");
+    if k == 0 {
+        if beta == 0.0 {
+            c[..m * n].fill(0.0);
+        }
+        return;
+    }
+    let a_last = (m - 1) * a.row_stride + (k - 1) * a.col_stride;
+    let b_last = (k - 1) * b.row_stride + (n - 1) * b.col_stride;
+    assert!(
+        a_last < a.data.len() && b_last < b.data.len(),
+        "conv gemm: operand out of bounds"
+    );
+    #[allow(unsafe_code)]
+    // SAFETY: the asserts above show that every element sgemm reads, `a[i*rsa + p*csa]` for
+    // i < m, p < k and `b[p*rsb + j*csb]` for p < k, j < n, lies inside its slice, and that `c`
+    // holds the m*n elements written at `i*n + j`; `c` is a unique borrow, so nothing aliases it.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.data.as_ptr(),
+            a.row_stride as isize,
+            a.col_stride as isize,
+            b.data.as_ptr(),
+            b.row_stride as isize,
+            b.col_stride as isize,
+            beta,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
+        );
+    }
+}

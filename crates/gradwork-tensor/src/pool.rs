@@ -1,0 +1,454 @@
+//! 2-D max and average pooling (NCHW, PyTorch's `MaxPool2d`/`AvgPool2d` in floor mode, dilation 1)
+//! and their backward kernels.
+//!
+//! Every `(n, c)` plane is pooled independently by one thread, sequentially, so any split of the
+//! planes over threads gives the same bits. Backward kernels scatter-add within one plane in a
+//! fixed order (overlapping windows add up).
+
+use rayon::prelude::*;
+
+use crate::error::{or_panic, Result, TensorError};
+use crate::par::PARALLEL_THRESHOLD;
+use crate::tensor::{Elem, Tensor};
+
+/// `(n, c)` planes per parallel pooling task.
+const PLANE_BLOCK: usize = 16;
+
+/// Options of the pooling kernels, as `(height, width)` pairs.
+///
+/// ```
+/// use gradwork_tensor::Pool2dOptions;
+/// let o = Pool2dOptions::new((3, 3)).with_stride((2, 2)).with_padding((1, 1));
+/// assert_eq!(o.kernel, (3, 3));
+/// assert!(o.count_include_pad);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pool2dOptions {
+    /// Window size per axis (at least 1).
+    pub kernel: (usize, usize),
+    /// Step between windows per axis (at least 1).
+    pub stride: (usize, usize),
+    /// Implicit padding on both sides, at most half the kernel per axis. Max pooling pads with
+    /// -inf; average pooling pads with zeros.
+    pub padding: (usize, usize),
+    /// Average pooling only: divide by the full window size `kh * kw` even where the window covers
+    /// padding (PyTorch's default), or, when false, by the number of real elements it covers.
+    pub count_include_pad: bool,
+}
+
+impl Pool2dOptions {
+    /// PyTorch's defaults for a window of `kernel`: stride equal to the kernel, no padding,
+    /// `count_include_pad` true.
+    pub fn new(kernel: (usize, usize)) -> Self {
+        Pool2dOptions {
+            kernel,
+            stride: kernel,
+            padding: (0, 0),
+            count_include_pad: true,
+        }
+    }
+
+    /// These options with another stride.
+    pub fn with_stride(self, stride: (usize, usize)) -> Self {
+        Pool2dOptions { stride, ..self }
+    }
+
+    /// These options with another padding.
+    pub fn with_padding(self, padding: (usize, usize)) -> Self {
+        Pool2dOptions { padding, ..self }
+    }
+
+    /// These options with another `count_include_pad`.
+    pub fn with_count_include_pad(self, count_include_pad: bool) -> Self {
+        Pool2dOptions {
+            count_include_pad,
+            ..self
+        }
+    }
+}
+
+/// The sizes of one pooling, after validation.
+#[derive(Debug, Clone, Copy)]
+struct PoolGeometry {
+    planes: usize,
+    h: usize,
+    w: usize,
+    ho: usize,
+    wo: usize,
+    options: Pool2dOptions,
+}
+
+impl PoolGeometry {
+    /// The real input rows and columns under output `(oh, ow)`: `(h0..h1, w0..w1)`, never empty.
+    fn window(&self, oh: usize, ow: usize) -> (usize, usize, usize, usize) {
+        let axis = |o: usize, k: usize, s: usize, p: usize, len: usize| {
+            // padding <= k / 2 < k, so `o * s + k - p` does not underflow.
+            ((o * s).saturating_sub(p), (o * s + k - p).min(len))
+        };
+        let Pool2dOptions {
+            kernel,
+            stride,
+            padding,
+            ..
+        } = self.options;
+        let (h0, h1) = axis(oh, kernel.0, stride.0, padding.0, self.h);
+        let (w0, w1) = axis(ow, kernel.1, stride.1, padding.1, self.w);
+        (h0, h1, w0, w1)
+    }
+}
+
+/// Validates pooling an input of shape `input` with `options`.
+fn plan(op: &'static str, input: &[usize], options: &Pool2dOptions) -> Result<PoolGeometry> {
+    let invalid = |reason: String| TensorError::invalid(op, input, reason);
+    if input.len() != 4 {
+        return Err(invalid("pooling needs an input [N, C, H, W]".into()));
+    }
+    let Pool2dOptions {
+        kernel,
+        stride,
+        padding,
+        ..
+    } = *options;
+    if kernel.0 == 0 || kernel.1 == 0 || stride.0 == 0 || stride.1 == 0 {
+        return Err(invalid(format!(
+            "kernel {kernel:?} and stride {stride:?} must be positive"
+        )));
+    }
+    if padding.0 > kernel.0 / 2 || padding.1 > kernel.1 / 2 {
+        return Err(invalid(format!(
+            "padding {padding:?} must be at most half the kernel {kernel:?}"
+        )));
+    }
+    let (h, w) = (input[2], input[3]);
+    if crate::layout::checked_numel(input).is_none() {
+        return Err(invalid("the input's element count overflows usize".into()));
+    }
+    if h == 0 || w == 0 {
+        return Err(invalid("the input planes are empty".into()));
+    }
+    // padding <= kernel / 2, so these cannot overflow unless the input is absurd.
+    let padded = (h.checked_add(2 * padding.0), w.checked_add(2 * padding.1));
+    let (Some(padded_h), Some(padded_w)) = padded else {
+        return Err(invalid("the padded input size overflows usize".into()));
+    };
+    if kernel.0 > padded_h || kernel.1 > padded_w {
+        return Err(invalid(format!(
+            "the kernel {kernel:?} is larger than the padded input {padded_h}x{padded_w}"
+        )));
+    }
+    Ok(PoolGeometry {
+        planes: input[0] * input[1],
+        h,
+        w,
+        ho: (padded_h - kernel.0) / stride.0 + 1,
+        wo: (padded_w - kernel.1) / stride.1 + 1,
+        options: *options,
+    })
+}
+
+/// Runs `f(plane, out_plane)` over every plane of `out` (`plane_len` elements each), in parallel
+/// over fixed groups of planes when `out` is large.
+fn for_each_plane(out: &mut [Elem], plane_len: usize, f: impl Fn(usize, &mut [Elem]) + Sync) {
+    if plane_len == 0 {
+        return;
+    }
+    let run = |(b, block): (usize, &mut [Elem])| {
+        for (i, plane) in block.chunks_mut(plane_len).enumerate() {
+            f(b * PLANE_BLOCK + i, plane);
+        }
+    };
+    if out.len() >= PARALLEL_THRESHOLD {
+        out.par_chunks_mut(PLANE_BLOCK * plane_len)
+            .enumerate()
+            .for_each(run);
+    } else {
+        out.chunks_mut(PLANE_BLOCK * plane_len)
+            .enumerate()
+            .for_each(run);
+    }
+}
+
+/// The shape `[N, C, Ho, Wo]` of a pooled output.
+fn output_shape(input: &[usize], g: &PoolGeometry) -> [usize; 4] {
+    [input[0], input[1], g.ho, g.wo]
+}
+
+impl Tensor {
+    /// 2-D max pooling of an input `[N, C, H, W]`, with the position of each maximum.
+    ///
+    /// Returns the output `[N, C, Ho, Wo]` (`Ho = floor((H + 2p - kh) / s) + 1`) and, for each of
+    /// its elements in row-major order, the flat index `h * W + w` of the maximum in the unpadded
+    /// input plane of that `(n, c)`, as PyTorch's `return_indices=True`. Padding counts as -inf;
+    /// a NaN in the window wins; among equal maxima the first in row-major order wins.
+    ///
+    /// ```
+    /// use gradwork_tensor::{Pool2dOptions, Tensor};
+    /// let x = Tensor::from_vec(vec![1.0, 5.0, 2.0, 0.0, 3.0, 4.0, 9.0, 8.0], &[1, 1, 2, 4]);
+    /// let (y, indices) = x.max_pool2d_with_indices(&Pool2dOptions::new((2, 2)));
+    /// assert_eq!(y.to_vec(), vec![5.0, 9.0]);
+    /// assert_eq!(indices, vec![1, 6]);
+    /// ```
+    pub fn try_max_pool2d_with_indices(
+        &self,
+        options: &Pool2dOptions,
+    ) -> Result<(Tensor, Vec<usize>)> {
+        let g = plan("max_pool2d", self.shape(), options)?;
+        let x = self.contiguous();
+        // `contiguous()` always returns a contiguous tensor, so `as_slice` is `Some`.
+        let x = x.as_slice().unwrap();
+        let (plane_in, plane_out) = (g.h * g.w, g.ho * g.wo);
+        let mut out = vec![0.0; g.planes * plane_out];
+        let mut indices = vec![0usize; g.planes * plane_out];
+        let pool_plane = |plane: usize, y: &mut [Elem], arg: &mut [usize]| {
+            let x = &x[plane * plane_in..(plane + 1) * plane_in];
+            for oh in 0..g.ho {
+                for ow in 0..g.wo {
+                    let (h0, h1, w0, w1) = g.window(oh, ow);
+                    let mut best = (Elem::NEG_INFINITY, h0 * g.w + w0);
+                    for ih in h0..h1 {
+                        for (iw, &v) in x[ih * g.w..].iter().enumerate().take(w1).skip(w0) {
+                            // PyTorch's rule: a larger value or a NaN replaces the maximum.
+                            if v > best.0 || v.is_nan() {
+                                best = (v, ih * g.w + iw);
+                            }
+                        }
+                    }
+                    y[oh * g.wo + ow] = best.0;
+                    arg[oh * g.wo + ow] = best.1;
+                }
+            }
+        };
+        if plane_out > 0 {
+            let block = PLANE_BLOCK * plane_out;
+            let parallel = out.len() >= PARALLEL_THRESHOLD;
+            let run = |(b, (y, arg)): (usize, (&mut [Elem], &mut [usize]))| {
+                let chunks = y.chunks_mut(plane_out).zip(arg.chunks_mut(plane_out));
+                for (i, (y, arg)) in chunks.enumerate() {
+                    pool_plane(b * PLANE_BLOCK + i, y, arg);
+                }
+            };
+            if parallel {
+                let tasks = out.par_chunks_mut(block).zip(indices.par_chunks_mut(block));
+                tasks.enumerate().for_each(run);
+            } else {
+                let chunks = out.chunks_mut(block).zip(indices.chunks_mut(block));
+                chunks.enumerate().for_each(run);
+            }
+        }
+        let shape = output_shape(self.shape(), &g);
+        Ok((Tensor::try_from_vec(out, &shape)?, indices))
+    }
+
+    /// Max pooling with indices (see [`Tensor::try_max_pool2d_with_indices`]).
+    ///
+    /// # Panics
+    /// When the input is not 4-D or the options are invalid.
+    #[track_caller]
+    pub fn max_pool2d_with_indices(&self, options: &Pool2dOptions) -> (Tensor, Vec<usize>) {
+        or_panic(self.try_max_pool2d_with_indices(options))
+    }
+
+    /// 2-D max pooling (see [`Tensor::try_max_pool2d_with_indices`]), without the indices.
+    pub fn try_max_pool2d(&self, options: &Pool2dOptions) -> Result<Tensor> {
+        self.try_max_pool2d_with_indices(options).map(|(y, _)| y)
+    }
+
+    /// 2-D max pooling.
+    ///
+    /// # Panics
+    /// When the input is not 4-D or the options are invalid.
+    #[track_caller]
+    pub fn max_pool2d(&self, options: &Pool2dOptions) -> Tensor {
+        or_panic(self.try_max_pool2d(options))
+    }
+
+    /// The gradient of max pooling with respect to its input `[N, C, H, W]` (`input_shape`):
+    /// each element of `grad_out` `[N, C, Ho, Wo]` is added to the input position `indices`
+    /// names (as returned by [`Tensor::try_max_pool2d_with_indices`]); overlapping windows that
+    /// share a maximum add up.
+    pub fn try_max_pool2d_backward(
+        grad_out: &Tensor,
+        indices: &[usize],
+        input_shape: &[usize],
+    ) -> Result<Tensor> {
+        let op = "max_pool2d_backward";
+        let (gs, is) = (grad_out.shape(), input_shape);
+        if gs.len() != 4 || is.len() != 4 || gs[..2] != is[..2] {
+            return Err(TensorError::shape_mismatch_because(
+                op,
+                gs,
+                is,
+                "grad_out [N, C, Ho, Wo] and the input [N, C, H, W] must agree on N and C",
+            ));
+        }
+        if indices.len() != grad_out.numel() {
+            return Err(TensorError::invalid(
+                op,
+                gs,
+                format!(
+                    "{} indices given for {} gradients",
+                    indices.len(),
+                    grad_out.numel()
+                ),
+            ));
+        }
+        let Some(input_len) = crate::layout::checked_numel(is) else {
+            return Err(TensorError::invalid(
+                op,
+                is,
+                "the input's element count overflows usize",
+            ));
+        };
+        let plane_in = is[2] * is[3];
+        if let Some((at, &index)) = indices.iter().enumerate().find(|(_, &i)| i >= plane_in) {
+            return Err(TensorError::invalid(
+                op,
+                is,
+                format!("index {index} (position {at}) is outside an input plane of {plane_in} elements"),
+            ));
+        }
+        let dy = grad_out.contiguous();
+        // `contiguous()` always returns a contiguous tensor, so `as_slice` is `Some`.
+        let dy = dy.as_slice().unwrap();
+        let plane_out = gs[2] * gs[3];
+        let mut dx = vec![0.0; input_len];
+        for_each_plane(&mut dx, plane_in, |plane, dx| {
+            let range = plane * plane_out..(plane + 1) * plane_out;
+            for (&g, &i) in dy[range.clone()].iter().zip(&indices[range]) {
+                dx[i] += g;
+            }
+        });
+        Tensor::try_from_vec(dx, input_shape)
+    }
+
+    /// Gradient of max pooling (see [`Tensor::try_max_pool2d_backward`]).
+    ///
+    /// # Panics
+    /// When the shapes disagree or an index is outside the input plane.
+    #[track_caller]
+    pub fn max_pool2d_backward(
+        grad_out: &Tensor,
+        indices: &[usize],
+        input_shape: &[usize],
+    ) -> Tensor {
+        or_panic(Self::try_max_pool2d_backward(
+            grad_out,
+            indices,
+            input_shape,
+        ))
+    }
+
+    /// 2-D average pooling of an input `[N, C, H, W]`: each output is the sum of its window (padding
+    /// counts as zero) divided by `kh * kw`, or, with `count_include_pad` false, by the number of
+    /// real elements in the window, as PyTorch's `AvgPool2d` in floor mode.
+    ///
+    /// ```
+    /// use gradwork_tensor::{Pool2dOptions, Tensor};
+    /// let x = Tensor::ones(&[1, 1, 2, 2]);
+    /// let padded = Pool2dOptions::new((2, 2)).with_stride((1, 1)).with_padding((1, 1));
+    /// assert_eq!(x.avg_pool2d(&padded).get(&[0, 0, 0, 0]), 0.25);
+    /// let exclude = padded.with_count_include_pad(false);
+    /// assert_eq!(x.avg_pool2d(&exclude).get(&[0, 0, 0, 0]), 1.0);
+    /// ```
+    pub fn try_avg_pool2d(&self, options: &Pool2dOptions) -> Result<Tensor> {
+        let g = plan("avg_pool2d", self.shape(), options)?;
+        let x = self.contiguous();
+        // `contiguous()` always returns a contiguous tensor, so `as_slice` is `Some`.
+        let x = x.as_slice().unwrap();
+        let (plane_in, plane_out) = (g.h * g.w, g.ho * g.wo);
+        let mut out = vec![0.0; g.planes * plane_out];
+        for_each_plane(&mut out, plane_out, |plane, y| {
+            let x = &x[plane * plane_in..(plane + 1) * plane_in];
+            for oh in 0..g.ho {
+                for ow in 0..g.wo {
+                    let (h0, h1, w0, w1) = g.window(oh, ow);
+                    let mut sum = 0.0;
+                    for ih in h0..h1 {
+                        sum += x[ih * g.w + w0..ih * g.w + w1].iter().sum::<Elem>();
+                    }
+                    y[oh * g.wo + ow] = sum / divisor(&g, h0, h1, w0, w1);
+                }
+            }
+        });
+        Tensor::try_from_vec(out, &output_shape(self.shape(), &g))
+    }
+
+    /// 2-D average pooling (see [`Tensor::try_avg_pool2d`]).
+    ///
+    /// # Panics
+    /// When the input is not 4-D or the options are invalid.
+    #[track_caller]
+    pub fn avg_pool2d(&self, options: &Pool2dOptions) -> Tensor {
+        or_panic(self.try_avg_pool2d(options))
+    }
+
+    /// The gradient of average pooling with respect to its input of shape `input_shape`: each
+    /// element of `grad_out` is divided by its window's divisor and added to every real input
+    /// position of the window.
+    pub fn try_avg_pool2d_backward(
+        grad_out: &Tensor,
+        input_shape: &[usize],
+        options: &Pool2dOptions,
+    ) -> Result<Tensor> {
+        let op = "avg_pool2d_backward";
+        let g = plan(op, input_shape, options)?;
+        let expected = output_shape(input_shape, &g);
+        if grad_out.shape() != expected {
+            return Err(TensorError::shape_mismatch_because(
+                op,
+                grad_out.shape(),
+                &expected,
+                format!("grad_out must have the pooled shape of the input {input_shape:?}"),
+            ));
+        }
+        let dy = grad_out.contiguous();
+        // `contiguous()` always returns a contiguous tensor, so `as_slice` is `Some`.
+        let dy = dy.as_slice().unwrap();
+        let (plane_in, plane_out) = (g.h * g.w, g.ho * g.wo);
+        let mut dx = vec![0.0; g.planes * plane_in];
+        for_each_plane(&mut dx, plane_in, |plane, dx| {
+            let dy = &dy[plane * plane_out..(plane + 1) * plane_out];
+            for oh in 0..g.ho {
+                for ow in 0..g.wo {
+                    let (h0, h1, w0, w1) = g.window(oh, ow);
+                    let share = dy[oh * g.wo + ow] / divisor(&g, h0, h1, w0, w1);
+                    for ih in h0..h1 {
+                        dx[ih * g.w + w0..ih * g.w + w1]
+                            .iter_mut()
+                            .for_each(|d| *d += share);
+                    }
+                }
+            }
+        });
+        Tensor::try_from_vec(dx, input_shape)
+    }
+
+    /// Gradient of average pooling (see [`Tensor::try_avg_pool2d_backward`]).
+    ///
+    /// # Panics
+    /// When the shapes or options are invalid.
+    #[track_caller]
+    pub fn avg_pool2d_backward(
+        grad_out: &Tensor,
+        input_shape: &[usize],
+        options: &Pool2dOptions,
+    ) -> Tensor {
+        or_panic(Self::try_avg_pool2d_backward(
+            grad_out,
+            input_shape,
+            options,
+        ))
+    }
+}
+
+/// The divisor of an average-pooling window covering real rows `h0..h1` and columns `w0..w1`.
+fn divisor(g: &PoolGeometry, h0: usize, h1: usize, w0: usize, w1: usize) -> Elem {
+    let (kh, kw) = g.options.kernel;
+    // In floor mode a window never reaches past the padded edge, so the padded window is the
+    // whole kernel.
+    if g.options.count_include_pad {
+        (kh * kw) as Elem
+    } else {
+        ((h1 - h0) * (w1 - w0)) as Elem
+    }
+}
