@@ -1,0 +1,197 @@
+//! Installing datasets: verify what is there, otherwise try each source in order, and move a verified
+//! copy into place atomically. Nothing unverified ever reaches a destination path.
+
+use std::path::{Path, PathBuf};
+
+use crate::download::Downloader;
+use crate::error::{FetchError, Result};
+use crate::hash;
+use crate::registry::{DataFile, Dataset};
+use crate::source::{self, Mirror};
+
+/// Where data lives and where it may come from.
+#[derive(Debug, Clone)]
+pub struct FetchOptions {
+    /// The workspace root (shipped datasets are under `<workspace>/datasets/<name>/`).
+    pub workspace: PathBuf,
+    /// The cache for downloaded datasets (`$GRADWORK_DATA`).
+    pub cache_dir: PathBuf,
+    /// A mirror tried before the registry URLs.
+    pub mirror: Option<Mirror>,
+    /// Use only the mirror, never the registry URLs.
+    pub offline: bool,
+    /// Draw progress bars.
+    pub progress: bool,
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Shipped in the repository and verified there.
+    Shipped,
+    /// Already in the cache and verified; nothing was downloaded.
+    AlreadyInstalled,
+    /// Downloaded from this source, verified and installed.
+    Installed {
+        /// The source that delivered the verified copy.
+        from: String,
+    },
+}
+
+/// The result for one file.
+#[derive(Debug, Clone)]
+pub struct FileReport {
+    /// Final location of the file.
+    pub path: PathBuf,
+    /// What was done.
+    pub outcome: Outcome,
+}
+
+/// The state of one file on disk, as shown by `--list`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// Present with the right size and hashes.
+    Verified,
+    /// Not there.
+    Missing,
+    /// There, but wrong (the message says how).
+    Corrupt(String),
+}
+
+/// The directory holding a dataset's files: `<workspace>/datasets/<name>` when shipped, else
+/// `<cache>/<name>`.
+pub fn dataset_dir(opts: &FetchOptions, dataset: &Dataset) -> PathBuf {
+    if dataset.shipped {
+        crate::paths::shipped_root(&opts.workspace).join(&dataset.name)
+    } else {
+        opts.cache_dir.join(&dataset.name)
+    }
+}
+
+/// The final location of one file of a dataset.
+pub fn file_path(opts: &FetchOptions, dataset: &Dataset, file: &DataFile) -> PathBuf {
+    dataset_dir(opts, dataset).join(file.rel_path())
+}
+
+/// Checks one file on disk against the registry (size first, then hashes).
+pub fn file_status(opts: &FetchOptions, dataset: &Dataset, file: &DataFile) -> Status {
+    verify_at(&file_path(opts, dataset, file), file)
+}
+
+fn verify_at(path: &Path, file: &DataFile) -> Status {
+    let len = match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => m.len(),
+        Ok(_) => return Status::Corrupt("not a regular file".into()),
+        Err(_) => return Status::Missing,
+    };
+    if len != file.size {
+        return Status::Corrupt(format!("{len} bytes, expected {}", file.size));
+    }
+    match hash::hash_file(path).and_then(|d| hash::check(file, &d, &path.display().to_string())) {
+        Ok(()) => Status::Verified,
+        Err(e) => Status::Corrupt(e.to_string()),
+    }
+}
+
+/// Fetches (or verifies) every file of a dataset; stops at the first file that cannot be installed.
+pub fn fetch_dataset(
+    dataset: &Dataset,
+    opts: &FetchOptions,
+    downloader: &Downloader,
+) -> Result<Vec<FileReport>> {
+    dataset
+        .files
+        .iter()
+        .map(|f| fetch_file(dataset, f, opts, downloader))
+        .collect()
+}
+
+/// Fetches (or verifies) one file; see the module docs for the order of sources.
+pub fn fetch_file(
+    dataset: &Dataset,
+    file: &DataFile,
+    opts: &FetchOptions,
+    downloader: &Downloader,
+) -> Result<FileReport> {
+    let dest = file_path(opts, dataset, file);
+    if dataset.shipped {
+        return match verify_at(&dest, file) {
+            Status::Verified => Ok(FileReport {
+                path: dest,
+                outcome: Outcome::Shipped,
+            }),
+            Status::Missing => Err(FetchError::ShippedFileModified {
+                path: dest,
+                problem: "the file is missing".into(),
+            }),
+            Status::Corrupt(problem) => Err(FetchError::ShippedFileModified {
+                path: dest,
+                problem,
+            }),
+        };
+    }
+    if file.sha256.is_none() {
+        return Err(FetchError::NoVerifiedHash {
+            dataset: dataset.name.clone(),
+            file: file.path.clone(),
+        });
+    }
+    match verify_at(&dest, file) {
+        Status::Verified => {
+            return Ok(FileReport {
+                path: dest,
+                outcome: Outcome::AlreadyInstalled,
+            })
+        }
+        Status::Missing => {}
+        Status::Corrupt(problem) => {
+            eprintln!(
+                "  {}: existing copy is bad ({problem}); removing it and fetching again",
+                dest.display()
+            );
+            std::fs::remove_file(&dest).map_err(|e| FetchError::io("removing", &dest, e))?;
+        }
+    }
+    let dir = dest.parent().unwrap_or(&opts.cache_dir).to_path_buf();
+    std::fs::create_dir_all(&dir).map_err(|e| FetchError::io("creating directory", &dir, e))?;
+
+    let sources = source::sources_for(dataset, file, opts.mirror.as_ref(), opts.offline);
+    let mut attempts = Vec::new();
+    if sources.is_empty() {
+        attempts.push("no source to try: --offline was given without a mirror".to_string());
+    }
+    let label = format!("{}/{}", dataset.name, file.path);
+    for (kind, src) in sources {
+        match downloader.fetch_verified(&src, file, &dir, &label) {
+            Ok(tmp) => {
+                tmp.persist(&dest)
+                    .map_err(|e| FetchError::io("renaming into place", &dest, e.error))?;
+                sync_dir(&dir);
+                for a in &attempts {
+                    eprintln!("  note: {label}: {a}; used the next source");
+                }
+                return Ok(FileReport {
+                    path: dest,
+                    outcome: Outcome::Installed {
+                        from: src.to_string(),
+                    },
+                });
+            }
+            Err(e) => attempts.push(format!("{kind}: {e}")),
+        }
+    }
+    Err(FetchError::AllSourcesFailed {
+        dataset: dataset.name.clone(),
+        file: file.path.clone(),
+        mirror_folder: dataset.mirror_folder().to_string(),
+        dest,
+        attempts,
+    })
+}
+
+/// Makes the rename durable. Best effort: not every platform can open a directory for syncing.
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
