@@ -216,6 +216,7 @@ pub fn precision_recall_f1(
     average: Average,
     options: &PrfOptions,
 ) -> Result<PrecisionRecallF1> {
+    crate::input::check_pair("precision_recall_f1", y_true.len(), "y_pred", y_pred.len())?;
     let cm = ConfusionMatrix::from_predictions(y_true, y_pred, &options.labels)?;
     cm.average(average, options.zero_division)
 }
@@ -226,6 +227,7 @@ pub fn per_class_scores(
     y_pred: &[usize],
     options: &PrfOptions,
 ) -> Result<PerClassScores> {
+    crate::input::check_pair("per_class_scores", y_true.len(), "y_pred", y_pred.len())?;
     let cm = ConfusionMatrix::from_predictions(y_true, y_pred, &options.labels)?;
     Ok(cm.per_class(options.zero_division))
 }

@@ -68,6 +68,12 @@ pub fn classification_report(
     y_pred: &[usize],
     options: &ReportOptions,
 ) -> Result<ClassificationReport> {
+    crate::input::check_pair(
+        "classification_report",
+        y_true.len(),
+        "y_pred",
+        y_pred.len(),
+    )?;
     let cm = ConfusionMatrix::from_predictions(y_true, y_pred, &options.labels)?;
     let names = match &options.target_names {
         Some(names) if names.len() != cm.n_classes() => {

@@ -36,6 +36,18 @@ impl ErrorSum {
             _ => return Err(unsupported(metric, batch, "Values or Tensors")),
         };
         check_batch_lengths(metric, y_true.len(), y_pred.len())?;
+        // Reject non-finite values before adding anything, as the one-shot functions do.
+        for (input, values) in [("y_true", &y_true), ("y_pred", &y_pred)] {
+            if let Some(index) = values.iter().position(|v| !v.is_finite()) {
+                return Err(MetricsError::InvalidValue {
+                    metric,
+                    input,
+                    index,
+                    value: values[index],
+                    reason: "regression targets and predictions must be finite",
+                });
+            }
+        }
         for (&t, &p) in y_true.iter().zip(y_pred.iter()) {
             self.sum += error(t, p);
         }
