@@ -112,7 +112,13 @@ impl Tensor {
         let data = lanes
             .as_slice()
             .expect("lanes_along returns a contiguous tensor");
-        let mut out = vec![0.0; self.numel().checked_div(len).unwrap_or(0)];
+        // One output per lane: the product of the other axes (not numel / len, which loses the
+        // lanes when `axis` is empty: a [2, 0] tensor has 2 empty lanes along axis 1).
+        let lane_count: usize = (0..self.ndim())
+            .filter(|&a| a != axis)
+            .map(|a| self.shape()[a])
+            .product();
+        let mut out = vec![0.0; lane_count];
         if len == 0 {
             // Every lane is empty: each output is f applied to an empty slice.
             out.iter_mut().for_each(|o| *o = f(&[]));

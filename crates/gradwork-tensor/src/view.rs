@@ -146,7 +146,9 @@ impl Tensor {
         }
         let mut shape = self.shape().to_vec();
         shape[axis] = len;
-        let offset = if len == 0 {
+        // An empty result addresses no element, so it keeps the offset: moving it could point
+        // past the end of an empty buffer (e.g. narrowing axis 1 of a `[0, 3]` tensor).
+        let offset = if shape.contains(&0) {
             self.layout.offset()
         } else {
             self.layout.offset() + start * self.strides()[axis]

@@ -1,0 +1,180 @@
+//! The determinism contract (docs/determinism.md): the same inputs give bitwise-identical results
+//! in rayon pools of 1, 2, 3 and 8 threads. Sizes are chosen above every parallel threshold
+//! (`par::PARALLEL_THRESHOLD`, matmul's flop threshold, more than one `MATMUL_ROW_BLOCK` of
+//! rows), so the multi-threaded pools really split the work.
+
+mod common;
+
+use std::sync::OnceLock;
+
+use common::{bits, make_operand, Recipe};
+use gradwork_tensor::par::{MATMUL_ROW_BLOCK, PARALLEL_THRESHOLD};
+use gradwork_tensor::{Rng, Tensor};
+use proptest::prelude::*;
+use rayon::{ThreadPool, ThreadPoolBuilder};
+
+const THREADS: [usize; 4] = [1, 2, 3, 8];
+
+fn pools() -> &'static [(usize, ThreadPool)] {
+    static POOLS: OnceLock<Vec<(usize, ThreadPool)>> = OnceLock::new();
+    POOLS.get_or_init(|| {
+        THREADS
+            .iter()
+            .map(|&n| {
+                let pool = ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .build()
+                    .expect("thread pool");
+                (n, pool)
+            })
+            .collect()
+    })
+}
+
+/// Runs `work` in every pool and asserts each named output has the same bits as on one thread.
+fn assert_same_bits_in_every_pool(what: &str, work: impl Fn() -> Vec<(String, Vec<u32>)> + Sync) {
+    let mut runs = pools().iter().map(|(n, pool)| {
+        let outputs = pool.install(|| {
+            assert_eq!(rayon::current_num_threads(), *n);
+            work()
+        });
+        (*n, outputs)
+    });
+    let (_, reference) = runs.next().expect("at least one pool");
+    for (threads, outputs) in runs {
+        assert_eq!(outputs.len(), reference.len());
+        for ((name, got), (_, want)) in outputs.iter().zip(&reference) {
+            let differing = got.iter().zip(want).filter(|(a, b)| a != b).count();
+            assert!(
+                got.len() == want.len() && differing == 0,
+                "{what}: {name} differs between 1 and {threads} threads in {differing} of {} elements",
+                want.len()
+            );
+        }
+    }
+}
+
+fn named(name: impl Into<String>, t: &Tensor) -> (String, Vec<u32>) {
+    (name.into(), bits(t))
+}
+
+fn indices(name: impl Into<String>, v: Vec<usize>) -> (String, Vec<u32>) {
+    (name.into(), v.into_iter().map(|i| i as u32).collect())
+}
+
+/// Every reduction and normalisation over every axis of `x`, plus the whole-tensor sums.
+fn all_reductions(x: &Tensor) -> Vec<(String, Vec<u32>)> {
+    let mut out = vec![];
+    for axis in 0..x.ndim() {
+        for keepdim in [false, true] {
+            out.push(named(
+                format!("sum({axis},{keepdim})"),
+                &x.sum(axis, keepdim),
+            ));
+            out.push(named(
+                format!("mean({axis},{keepdim})"),
+                &x.mean(axis, keepdim),
+            ));
+        }
+        out.push(named(format!("var({axis})"), &x.var(axis, 1, false)));
+        out.push(named(format!("max({axis})"), &x.max(axis, false)));
+        out.push(named(format!("min({axis})"), &x.min(axis, false)));
+        out.push(indices(format!("argmax({axis})"), x.argmax(axis)));
+        out.push(indices(format!("argmin({axis})"), x.argmin(axis)));
+        out.push(named(
+            format!("logsumexp({axis})"),
+            &x.logsumexp(axis, false),
+        ));
+        out.push(named(format!("softmax({axis})"), &x.softmax(axis)));
+        out.push(named(format!("log_softmax({axis})"), &x.log_softmax(axis)));
+    }
+    out.push(named("sum_all", &x.sum_all()));
+    out.push(named("mean_all", &x.mean_all()));
+    out.push(("sum_all_f64".into(), {
+        let s = x.sum_all_f64().to_bits();
+        vec![s as u32, (s >> 32) as u32]
+    }));
+    let all_axes: Vec<usize> = (0..x.ndim()).collect();
+    out.push(named("sum_axes(all)", &x.sum_axes(&all_axes, false)));
+    out
+}
+
+proptest! {
+    #![proptest_config(common::proptest_config(4))]
+
+    #[test]
+    fn matmul_is_bitwise_identical_on_1_2_3_and_8_threads(
+        m in (MATMUL_ROW_BLOCK + 1)..=260usize,
+        k in 40..=120usize,
+        n in 40..=120usize,
+        batch in 1..=3usize,
+        recipes in (0u8..8, 0u8..8),
+        seed in any::<u64>(),
+    ) {
+        // Above matmul's parallel threshold of 2^18 multiply-adds.
+        prop_assume!(m * k * n >= 1 << 18);
+        let mut rng = Rng::seed_from(seed);
+        let (a, _) = make_operand(&[batch, m, k], Recipe::from_bits(recipes.0), &mut rng);
+        let (b, _) = make_operand(&[k, n], Recipe::from_bits(recipes.1), &mut rng);
+        let (b3, _) = make_operand(&[batch, k, n], Recipe::from_bits(recipes.1), &mut rng);
+        let a2 = a.select(0, 0);
+        assert_same_bits_in_every_pool("matmul", || {
+            vec![
+                named("2-D", &a2.matmul(&b)),
+                named("a^T-shaped 2-D", &a2.t().contiguous().t().matmul(&b)),
+                named("batched @ 2-D", &a.matmul(&b)),
+                named("batched @ batched", &a.matmul(&b3)),
+                named("vector @ 2-D", &a2.select(0, 1).matmul(&b)),
+            ]
+        });
+    }
+
+    #[test]
+    fn every_reduction_is_bitwise_identical_on_1_2_3_and_8_threads(
+        inner in 22_000..=26_000usize,
+        rows in (PARALLEL_THRESHOLD + 1)..=(PARALLEL_THRESHOLD + 3000),
+        recipe in 0u8..8,
+        seed in any::<u64>(),
+    ) {
+        let mut rng = Rng::seed_from(seed);
+        // [2, 3, inner]: reducing axis 0 or 1 leaves more outputs than the parallel threshold;
+        // reducing axis 2 sums long rows. [rows, 2]: more lanes than the threshold.
+        let (x, _) = make_operand(&[2, 3, inner], Recipe::from_bits(recipe), &mut rng);
+        let (tall, _) = make_operand(&[rows, 2], Recipe::from_bits(recipe), &mut rng);
+        assert_same_bits_in_every_pool("reductions of [2, 3, inner]", || all_reductions(&x));
+        assert_same_bits_in_every_pool("reductions of [rows, 2]", || all_reductions(&tall));
+    }
+
+    #[test]
+    fn elementwise_ops_are_bitwise_identical_on_1_2_3_and_8_threads(
+        len in (PARALLEL_THRESHOLD + 1)..=3 * PARALLEL_THRESHOLD,
+        recipe in 0u8..16,
+        seed in any::<u64>(),
+    ) {
+        let mut rng = Rng::seed_from(seed);
+        let (x, _) = make_operand(&[2, len], Recipe::from_bits(recipe), &mut rng);
+        let (y, _) = make_operand(&[2, len], Recipe::CONTIGUOUS, &mut rng);
+        let (row, _) = make_operand(&[len], Recipe::from_bits(recipe), &mut rng);
+        assert_same_bits_in_every_pool("elementwise", || {
+            vec![
+                named("add", &x.add(&y)),
+                named("add broadcast", &x.add(&row)),
+                named("mul", &x.mul(&y)),
+                named("div", &x.div(&row)),
+                named("maximum", &x.maximum(&y)),
+                named("gt", &x.gt_mask(&row)),
+                named("exp", &x.exp()),
+                named("relu", &x.relu()),
+                named("gelu", &x.gelu()),
+                named("sigmoid", &x.sigmoid()),
+                named("tanh", &x.tanh()),
+                named("scalar", &x.mul_scalar(0.3).add_scalar(1.0)),
+            ]
+        });
+    }
+}
+
+// TODO(conv): conv.rs / pool.rs are landing separately. When they are in the tree, add here:
+// conv2d forward (with and without bias, stride/padding/dilation/groups, a batch larger than
+// CONV_BATCH_BLOCK), conv2d_backward_input, conv2d_backward_weight, max_pool2d_with_indices,
+// avg_pool2d and both pool backwards, each compared with `assert_same_bits_in_every_pool`.
