@@ -272,3 +272,31 @@ pub fn confusion_matrix(
 ) -> Result<ConfusionMatrix> {
     ConfusionMatrix::from_predictions(y_true, y_pred, labels)
 }
+
+impl std::fmt::Display for ConfusionMatrix {
+    /// A table with the predicted labels across and the true labels down, columns right-aligned
+    /// to the widest label or count.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let width = self
+            .labels
+            .iter()
+            .map(|l| l.to_string().len())
+            .chain(self.counts.iter().map(|c| c.to_string().len()))
+            .chain(std::iter::once("true\\pred".len()))
+            .max()
+            .unwrap_or(1);
+        write!(f, "{:>width$}", "true\\pred")?;
+        for label in &self.labels {
+            write!(f, " {label:>width$}")?;
+        }
+        writeln!(f)?;
+        for (label, row) in self.labels.iter().zip(self.rows()) {
+            write!(f, "{label:>width$}")?;
+            for count in row {
+                write!(f, " {count:>width$}")?;
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}

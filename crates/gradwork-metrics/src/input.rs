@@ -152,8 +152,9 @@ pub fn labels_from_tensor(labels: &Tensor) -> Result<Vec<usize>> {
         .collect()
 }
 
-/// The predicted class of each row of a `[n, C]` score (logit or probability) tensor: the
-/// argmax of the row, ties going to the lowest class index (as PyTorch's `argmax`).
+/// The predicted class of each row of a `[n, C]` score (logit or probability) tensor, `C >= 2`:
+/// the argmax of the row, ties going to the lowest class index (as PyTorch's `argmax`). A NaN
+/// score is an error.
 ///
 /// ```
 /// use gradwork_metrics::predicted_labels;
@@ -164,12 +165,14 @@ pub fn labels_from_tensor(labels: &Tensor) -> Result<Vec<usize>> {
 /// ```
 pub fn predicted_labels(scores: &Tensor) -> Result<Vec<usize>> {
     let shape = scores.shape();
-    if shape.len() != 2 || shape[1] == 0 {
+    // One column is refused rather than read as "always class 0": it is almost always a sigmoid
+    // output that needs a threshold, and a silent argmax would report nonsense.
+    if shape.len() != 2 || shape[1] < 2 {
         return Err(MetricsError::InvalidShape {
             metric: "predicted_labels",
             input: "scores",
             shape: shape.to_vec(),
-            expected: "[n, C] with C >= 1",
+            expected: "[n, C] with C >= 2 (threshold a single probability column yourself)",
         });
     }
     let values = scores.to_vec();
