@@ -28,6 +28,8 @@ mod display;
 mod error;
 mod im2col;
 mod index;
+#[cfg(feature = "nalgebra")]
+mod interop_nalgebra;
 mod layout;
 mod matmul;
 pub mod par;
