@@ -277,3 +277,27 @@ fn offline_without_mirror_fails_and_says_why() {
         "{msg}"
     );
 }
+
+#[test]
+fn list_cell_reports_missing_partial_installed_and_corrupt_states() {
+    let a = test_bytes(3_000, 12);
+    let b = test_bytes(4_000, 13);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut ds = toy_dataset(&a, vec![], vec![]);
+    let mut second = toy_dataset(&b, vec![], vec![]).files.remove(0);
+    second.path = "sub/second.bin".into();
+    ds.files.push(second);
+    let opts = options(tmp.path(), None, true);
+    let cell = || xtask::list::installed_cell(&opts, &ds);
+    assert_eq!(cell(), "no");
+    let dir = opts.cache_dir.join("toy");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("data.bin"), &a).unwrap();
+    assert_eq!(cell(), "partial 1/2");
+    std::fs::write(dir.join("sub").join("second.bin"), &b).unwrap();
+    assert_eq!(cell(), "yes");
+    let mut bad = b.clone();
+    bad[7] ^= 0x10;
+    std::fs::write(dir.join("sub").join("second.bin"), &bad).unwrap();
+    assert_eq!(cell(), "CORRUPT (fetch again)");
+}
