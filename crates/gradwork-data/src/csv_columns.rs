@@ -114,13 +114,15 @@ impl ColumnReader {
                 Ok(x) if x.is_nan() => return self.push_missing(raw, line, ctx),
                 Ok(x) if x.is_finite() => values.push(x),
                 Ok(_) => return Err(self.error(ctx, line, CsvProblem::NotFinite, raw)),
-                Err(_) if self.may_become_text => {
-                    self.become_text();
-                    return self.push(raw, line, ctx);
-                }
+                // Checked before turning text: a multi-line cell in a numeric column almost
+                // always means an unterminated quote swallowed the following lines.
                 Err(_) if cell.contains(&b'\n') || cell.contains(&b'\r') => {
                     let why = "a field spans several lines: is a quote unterminated?".to_string();
                     return Err(self.error(ctx, line, CsvProblem::Malformed(why), raw));
+                }
+                Err(_) if self.may_become_text => {
+                    self.become_text();
+                    return self.push(raw, line, ctx);
                 }
                 Err(_) => return Err(self.error(ctx, line, CsvProblem::NotANumber, raw)),
             },

@@ -15,6 +15,7 @@ use crate::csv_options::{
     TargetKind,
 };
 use crate::error::{excerpt, CsvProblem, DataError, Location, Result};
+use crate::line_tracker::LineTracker;
 use crate::sklearn_csv::SklearnMetadata;
 use crate::tabular::{ColumnEncoding, SourceColumn, TabularDataset, TabularSchema, TargetEncoding};
 
@@ -98,28 +99,72 @@ pub(crate) fn open_file(path: &Path) -> Result<Box<dyn Read>> {
     }
 }
 
-fn next_record<R: Read>(
-    csv: &mut csv::Reader<R>,
-    record: &mut ByteRecord,
-    path: &Option<PathBuf>,
-) -> Result<bool> {
-    csv.read_byte_record(record).map_err(|e| {
-        let line = e.position().map_or(csv.position().line(), |p| p.line());
-        match e.into_kind() {
-            csv::ErrorKind::Io(source) => DataError::Io {
-                path: path.clone(),
-                source,
-            },
-            other => csv_error(
-                path,
-                line,
-                Some(1),
-                None,
-                CsvProblem::Malformed(format!("{other:?}")),
-                b"",
-            ),
+/// The records of a CSV stream, each with the exact line it starts on.
+struct Records<R: Read> {
+    csv: csv::Reader<LineTracker<R>>,
+    record: ByteRecord,
+    path: Option<PathBuf>,
+    /// The last line of the last record read (0 before the first).
+    last_line: u64,
+}
+
+impl<R: Read> Records<R> {
+    fn new(reader: R, delimiter: u8, path: Option<PathBuf>) -> Self {
+        let csv = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true) // ragged rows are reported by us, with the line and column
+            .delimiter(delimiter)
+            .buffer_capacity(1 << 16)
+            .from_reader(LineTracker::new(reader));
+        Records {
+            csv,
+            record: ByteRecord::new(),
+            path,
+            last_line: 0,
         }
-    })
+    }
+
+    /// Reads the next record; returns the 1-based line it starts on, or `None` at the end.
+    fn next(&mut self) -> Result<Option<u64>> {
+        let more = self.csv.read_byte_record(&mut self.record).map_err(|e| {
+            let line = self.last_line + 1;
+            match e.into_kind() {
+                csv::ErrorKind::Io(source) => DataError::Io {
+                    path: self.path.clone(),
+                    source,
+                },
+                other => csv_error(
+                    &self.path,
+                    line,
+                    Some(1),
+                    None,
+                    CsvProblem::Malformed(format!("{other:?}")),
+                    b"",
+                ),
+            }
+        })?;
+        if !more {
+            return Ok(None);
+        }
+        let end = self.csv.position().byte();
+        let ends_with_newline = self.record.as_slice().last() == Some(&b'\n');
+        self.last_line = self.csv.get_mut().last_line_before(end, ends_with_newline);
+        // Quoted fields may hold newlines: the record starts that many lines earlier.
+        let inner_newlines = self
+            .record
+            .as_slice()
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        Ok(Some(
+            self.last_line - inner_newlines.min(self.last_line.saturating_sub(1)),
+        ))
+    }
+
+    /// The line after the last record (where a missing record would have been).
+    fn next_line(&self) -> u64 {
+        self.last_line + 1
+    }
 }
 
 fn csv_error(
@@ -142,13 +187,8 @@ fn csv_error(
     }
 }
 
-fn record_line(record: &ByteRecord) -> u64 {
-    record.position().map_or(0, |p| p.line())
-}
-
 /// The column names of a header record: trimmed, BOM-stripped, unique, `column_<i>` when empty.
-fn header_names(record: &ByteRecord, path: &Option<PathBuf>) -> Result<Vec<String>> {
-    let line = record_line(record);
+fn header_names(record: &ByteRecord, line: u64, path: &Option<PathBuf>) -> Result<Vec<String>> {
     let mut names: Vec<String> = Vec::with_capacity(record.len());
     for (i, raw) in record.iter().enumerate() {
         let text = std::str::from_utf8(raw)
@@ -207,35 +247,30 @@ pub(crate) fn read_any<R: Read>(
     options: &CsvOptions,
     fitting: Fitting,
 ) -> Result<TabularDataset> {
-    let mut csv = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true) // ragged rows are reported by us, with the line and column
-        .delimiter(options.delimiter)
-        .buffer_capacity(1 << 16)
-        .from_reader(reader);
-    let mut record = ByteRecord::new();
+    let mut records = Records::new(reader, options.delimiter, path.clone());
     let empty = |line: u64| csv_error(&path, line, Some(1), None, CsvProblem::EmptyFile, b"");
 
     let mut metadata = None;
     if let Fitting::Sklearn = fitting {
-        if !next_record(&mut csv, &mut record, &path)? {
+        let Some(line) = records.next()? else {
             return Err(empty(1));
-        }
-        metadata = Some(SklearnMetadata::parse(&record, &path)?);
+        };
+        metadata = Some(SklearnMetadata::parse(&records.record, line, &path)?);
     }
     for _ in 0..options.skip_rows {
-        if !next_record(&mut csv, &mut record, &path)? {
-            return Err(empty(csv.position().line()));
+        if records.next()?.is_none() {
+            return Err(empty(records.next_line()));
         }
     }
-    if !next_record(&mut csv, &mut record, &path)? {
-        return Err(empty(csv.position().line()));
-    }
-    let header_line = record_line(&record);
+    let Some(header_line) = records.next()? else {
+        return Err(empty(records.next_line()));
+    };
     let names = if options.has_header {
-        header_names(&record, &path)?
+        header_names(&records.record, header_line, &path)?
     } else {
-        (1..=record.len()).map(|i| format!("column_{i}")).collect()
+        (1..=records.record.len())
+            .map(|i| format!("column_{i}"))
+            .collect()
     };
     let pending_first_row = !options.has_header;
 
@@ -296,8 +331,7 @@ pub(crate) fn read_any<R: Read>(
     };
     let width = names.len();
     let mut source_lines: Vec<u64> = Vec::new();
-    let mut process = |record: &ByteRecord| -> Result<()> {
-        let line = record_line(record);
+    let mut process = |record: &ByteRecord, line: u64| -> Result<()> {
         if record.len() != width {
             let column = record.len().min(width) + 1;
             let problem = CsvProblem::RaggedRow {
@@ -324,13 +358,13 @@ pub(crate) fn read_any<R: Read>(
         Ok(())
     };
     if pending_first_row {
-        process(&record)?;
+        process(&records.record, header_line)?;
     }
-    while next_record(&mut csv, &mut record, &path)? {
-        process(&record)?;
+    while let Some(line) = records.next()? {
+        process(&records.record, line)?;
     }
     if source_lines.is_empty() {
-        let line = csv.position().line().max(header_line + 1);
+        let line = records.next_line();
         return Err(csv_error(
             &path,
             line,

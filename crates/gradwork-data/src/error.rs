@@ -94,7 +94,12 @@ pub enum CsvProblem {
 impl fmt::Display for CsvProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CsvProblem::EmptyFile => write!(f, "the file is empty"),
+            CsvProblem::EmptyFile => {
+                write!(
+                    f,
+                    "no record here (the file is empty, or everything was skipped)"
+                )
+            }
             CsvProblem::NoDataRows => write!(f, "there is no data row after the header"),
             CsvProblem::RaggedRow { expected, found } => {
                 write!(

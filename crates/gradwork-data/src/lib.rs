@@ -55,6 +55,7 @@ mod error;
 mod idx;
 mod impute;
 mod kfold;
+mod line_tracker;
 mod loader;
 mod scaler;
 mod sklearn_csv;

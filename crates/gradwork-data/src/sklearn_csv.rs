@@ -73,8 +73,7 @@ fn metadata_error(
 
 impl SklearnMetadata {
     /// Parses `n_samples,n_features,class names...`.
-    pub fn parse(record: &ByteRecord, path: &Option<PathBuf>) -> Result<Self> {
-        let line = record.position().map_or(1, |p| p.line());
+    pub fn parse(record: &ByteRecord, line: u64, path: &Option<PathBuf>) -> Result<Self> {
         let count = |i: usize, what: &str| -> Result<usize> {
             let raw = record.get(i).unwrap_or(b"");
             std::str::from_utf8(raw)
