@@ -125,6 +125,28 @@ pub enum FetchError {
         /// The value given.
         value: String,
     },
+    /// Several files of one dataset could not be installed (the others were).
+    #[error("{} of {total} file(s) of {dataset} could not be installed:\n{}", errors.len(), errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    FilesFailed {
+        /// Dataset name.
+        dataset: String,
+        /// Number of files in the dataset.
+        total: usize,
+        /// One error per failed file.
+        errors: Vec<FetchError>,
+    },
+    /// A dataset file needed by a program is not installed (or does not verify).
+    #[error("{dataset}/{file} is not available at {}: {problem}. Run `cargo xtask fetch {dataset}` (add `--mirror DIR|URL` to use a local copy)", path.display())]
+    NotInstalled {
+        /// Dataset name.
+        dataset: String,
+        /// File path inside the dataset.
+        file: String,
+        /// Where it was looked for.
+        path: PathBuf,
+        /// "missing" or what is wrong with it.
+        problem: String,
+    },
     /// Some datasets failed; the others were installed.
     #[error("{failed} of {total} dataset(s) could not be fetched (see the errors above)")]
     SomeFailed {

@@ -93,17 +93,84 @@ fn verify_at(path: &Path, file: &DataFile) -> Status {
     }
 }
 
-/// Fetches (or verifies) every file of a dataset; stops at the first file that cannot be installed.
+/// Fetches (or verifies) every file of a dataset. Every file is attempted even when one fails, so a
+/// single run reports all problems; files that verified stay installed.
 pub fn fetch_dataset(
     dataset: &Dataset,
     opts: &FetchOptions,
     downloader: &Downloader,
 ) -> Result<Vec<FileReport>> {
-    dataset
+    let mut reports = Vec::new();
+    let mut errors = Vec::new();
+    for f in &dataset.files {
+        match fetch_file(dataset, f, opts, downloader) {
+            Ok(r) => reports.push(r),
+            Err(e) => errors.push(e),
+        }
+    }
+    match errors.len() {
+        0 => Ok(reports),
+        1 => Err(errors.remove(0)),
+        _ => Err(FetchError::FilesFailed {
+            dataset: dataset.name.clone(),
+            total: dataset.files.len(),
+            errors,
+        }),
+    }
+}
+
+/// The verified path of one installed (or shipped) file, for programs that read datasets; when the
+/// file is missing or does not verify, the error tells which `cargo xtask fetch` command to run.
+///
+/// ```no_run
+/// use xtask::{fetch, paths, registry::Registry};
+///
+/// let workspace = paths::workspace_root();
+/// let registry = Registry::load(&Registry::default_path(&workspace))?;
+/// let opts = fetch::FetchOptions {
+///     cache_dir: paths::cache_dir(&workspace),
+///     workspace,
+///     mirror: None,
+///     offline: true,
+///     progress: false,
+/// };
+/// let csv = fetch::require_file(&registry, &opts, "breast-cancer", "breast_cancer.csv")?;
+/// assert!(csv.ends_with("breast_cancer.csv"));
+/// # Ok::<(), xtask::error::FetchError>(())
+/// ```
+pub fn require_file(
+    registry: &crate::registry::Registry,
+    opts: &FetchOptions,
+    dataset: &str,
+    file: &str,
+) -> Result<PathBuf> {
+    let d = registry.get(dataset)?;
+    let f = d
         .files
         .iter()
-        .map(|f| fetch_file(dataset, f, opts, downloader))
-        .collect()
+        .find(|f| f.path == file)
+        .ok_or_else(|| FetchError::NotInstalled {
+            dataset: d.name.clone(),
+            file: file.to_string(),
+            path: dataset_dir(opts, d).join(file),
+            problem: "the registry lists no such file".into(),
+        })?;
+    let path = file_path(opts, d, f);
+    match verify_at(&path, f) {
+        Status::Verified => Ok(path),
+        Status::Missing => Err(FetchError::NotInstalled {
+            dataset: d.name.clone(),
+            file: f.path.clone(),
+            path,
+            problem: "missing".into(),
+        }),
+        Status::Corrupt(problem) => Err(FetchError::NotInstalled {
+            dataset: d.name.clone(),
+            file: f.path.clone(),
+            path,
+            problem,
+        }),
+    }
 }
 
 /// Fetches (or verifies) one file; see the module docs for the order of sources.

@@ -301,3 +301,84 @@ fn list_cell_reports_missing_partial_installed_and_corrupt_states() {
     std::fs::write(dir.join("sub").join("second.bin"), &bad).unwrap();
     assert_eq!(cell(), "CORRUPT (fetch again)");
 }
+
+#[test]
+fn redirects_are_followed_to_the_verified_file() {
+    let content = test_bytes(9_000, 14);
+    let server = Server::start(
+        routes(vec![
+            ("/moved.bin", Reply::Redirect("/real.bin".into())),
+            ("/real.bin", Reply::Body(content.clone())),
+        ]),
+        None,
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = toy_dataset(&content, vec![server.url("/moved.bin")], vec![]);
+    let opts = options(tmp.path(), None, false);
+    let report = fetch_file(&ds, &ds.files[0], &opts, &Downloader::new(false)).unwrap();
+    assert_eq!(std::fs::read(report.path).unwrap(), content);
+    assert_eq!(
+        server.hits(),
+        vec!["/moved.bin".to_string(), "/real.bin".to_string()]
+    );
+}
+
+#[test]
+fn every_file_of_a_dataset_is_attempted_and_all_failures_are_reported() {
+    let good = test_bytes(2_000, 15);
+    let other = test_bytes(2_500, 16);
+    let server = Server::start(routes(vec![("/good.bin", Reply::Body(good.clone()))]), None);
+    let tmp = tempfile::tempdir().unwrap();
+    // Three files: the first and last have no copy anywhere, the middle one is fine.
+    let mut ds = toy_dataset(&other, vec![server.url("/gone1.bin")], vec![]);
+    let mut middle = toy_dataset(&good, vec![server.url("/good.bin")], vec![])
+        .files
+        .remove(0);
+    middle.path = "good.bin".into();
+    let mut last = ds.files[0].clone();
+    last.path = "last.bin".into();
+    last.urls = vec![server.url("/gone2.bin")];
+    ds.files.push(middle);
+    ds.files.push(last);
+    let opts = options(tmp.path(), None, false);
+    let err = xtask::fetch::fetch_dataset(&ds, &opts, &Downloader::new(false)).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(err, FetchError::FilesFailed { ref errors, .. } if errors.len() == 2),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("/gone1.bin") && msg.contains("/gone2.bin"),
+        "{msg}"
+    );
+    assert_eq!(
+        files_under(&opts.cache_dir),
+        vec!["toy/good.bin".to_string()]
+    );
+}
+
+#[test]
+fn require_file_returns_verified_paths_and_names_the_fetch_command_otherwise() {
+    let workspace = xtask::paths::workspace_root();
+    let registry =
+        xtask::registry::Registry::load(&xtask::registry::Registry::default_path(&workspace))
+            .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = options(tmp.path(), None, true);
+    let shipped =
+        xtask::fetch::require_file(&registry, &opts, "breast-cancer", "breast_cancer.csv").unwrap();
+    assert_eq!(
+        shipped,
+        workspace
+            .join("datasets")
+            .join("breast-cancer")
+            .join("breast_cancer.csv")
+    );
+    let msg = xtask::fetch::require_file(&registry, &opts, "mnist", "t10k-labels-idx1-ubyte.gz")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("cargo xtask fetch mnist") && msg.contains("missing"),
+        "{msg}"
+    );
+}

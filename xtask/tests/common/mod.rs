@@ -26,6 +26,8 @@ pub enum Reply {
     Status(u16),
     /// Announces `declared` bytes, sends `body` (shorter), then closes the connection.
     Truncated { declared: u64, body: Vec<u8> },
+    /// 302 to this path on the same server.
+    Redirect(String),
 }
 
 /// A loopback HTTP/1.1 server on 127.0.0.1:0 running in a thread. It handles a bounded number of
@@ -130,6 +132,12 @@ fn handle_connection(
             let reason = if code == 404 { "Not Found" } else { "Error" };
             write_head(&mut stream, code, reason, body.len() as u64)?;
             stream.write_all(body.as_bytes())?;
+        }
+        Reply::Redirect(to) => {
+            write!(
+                stream,
+                "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            )?;
         }
         Reply::Truncated { declared, body } => {
             write_head(&mut stream, 200, "OK", declared)?;
