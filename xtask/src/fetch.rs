@@ -2,6 +2,7 @@
 //! copy into place atomically. Nothing unverified ever reaches a destination path.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::download::Downloader;
 use crate::error::{FetchError, Result};
@@ -222,6 +223,8 @@ pub fn fetch_file(
     let dir = dest.parent().unwrap_or(&opts.cache_dir).to_path_buf();
     std::fs::create_dir_all(&dir).map_err(|e| FetchError::io("creating directory", &dir, e))?;
 
+    remove_stale_parts(&dir, file.path.rsplit('/').next().unwrap_or(&file.path));
+
     let sources = source::sources_for(dataset, file, opts.mirror.as_ref(), opts.offline);
     let mut attempts = Vec::new();
     if sources.is_empty() {
@@ -254,6 +257,34 @@ pub fn fetch_file(
         dest,
         attempts,
     })
+}
+
+/// A temporary file untouched for this long is a leftover of an interrupted run: a live download
+/// writes to its file continuously and gives up after a 60 s read timeout.
+const STALE_PART_AGE: Duration = Duration::from_secs(3600);
+
+/// Deletes leftover `.<file>.*.part` temporaries of `base` in `dir` (never read, only tidied).
+fn remove_stale_parts(dir: &Path, base: &str) {
+    let prefix = format!(".{base}.");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with(&prefix) && name.ends_with(".part")) {
+            continue;
+        }
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_PART_AGE);
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Makes the rename durable. Best effort: not every platform can open a directory for syncing.
