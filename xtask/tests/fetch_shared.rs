@@ -143,3 +143,38 @@ fn cli_refuses_a_corrupted_mirror_copy_and_leaves_no_file() {
         "the corrupt file (or its temporary) was left: {left:?}"
     );
 }
+
+#[test]
+fn cli_uses_the_gradwork_data_mirror_variable_for_an_http_mirror() {
+    let Some(shared) = shared_datasets() else {
+        return;
+    };
+    let server = Server::start(HashMap::new(), Some(shared));
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["fetch", "digits", "sst2", "--offline"])
+        .env("GRADWORK_DATA", tmp.path())
+        .env("GRADWORK_DATA_MIRROR", server.url("/"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        files_under(tmp.path()),
+        [
+            "digits/digits.csv.gz",
+            "sst2/dev.tsv",
+            "sst2/test.tsv",
+            "sst2/train.tsv"
+        ]
+    );
+    assert_eq!(
+        server.hits(),
+        [
+            "/digits/digits.csv.gz",
+            "/sst2/train.tsv",
+            "/sst2/dev.tsv",
+            "/sst2/test.tsv"
+        ]
+    );
+}
