@@ -149,8 +149,9 @@ impl IdxArray {
                 &self.dims,
             ));
         };
-        let factor = if scale_to_unit { 1.0 / 255.0 } else { 1.0 };
-        let values: Vec<f32> = self.data.iter().map(|&b| b as f32 * factor).collect();
+        // Divide (not multiply by 1/255) so each pixel is the correctly rounded p/255, as torchvision.
+        let divisor = if scale_to_unit { 255.0 } else { 1.0 };
+        let values: Vec<f32> = self.data.iter().map(|&b| b as f32 / divisor).collect();
         let shape = match layout {
             ImageLayout::Flat => vec![n, rows * cols],
             ImageLayout::Channels => vec![n, 1, rows, cols],
