@@ -1,0 +1,221 @@
+//! Adam (coupled L2 weight decay, optional AMSGrad) and AdamW (decoupled weight decay), as
+//! PyTorch's single-tensor implementation computes them in f32.
+
+use gradwork_nn::{Module, ParamGrads};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::optimizer::{
+    check_range, kind_error, Optimizer, OptimizerConfig, OptimizerState, Slots,
+};
+
+/// Adam/AdamW hyper-parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdamConfig {
+    /// Learning rate.
+    pub lr: f64,
+    /// Decay of the first moment (`betas[0]`).
+    pub beta1: f64,
+    /// Decay of the second moment (`betas[1]`).
+    pub beta2: f64,
+    /// Added to the bias-corrected `sqrt(v)` (outside the square root).
+    pub eps: f64,
+    /// Weight decay: an L2 term in the gradient (Adam) or a decoupled shrink (AdamW).
+    pub weight_decay: f64,
+    /// Use the running maximum of the second moment (AMSGrad).
+    pub amsgrad: bool,
+    /// Maximise the objective instead of minimising it.
+    pub maximize: bool,
+}
+
+impl AdamConfig {
+    /// PyTorch's `Adam` defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, no weight decay.
+    pub fn adam() -> Self {
+        AdamConfig {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            amsgrad: false,
+            maximize: false,
+        }
+    }
+
+    /// PyTorch's `AdamW` defaults: as [`AdamConfig::adam`] with weight decay 0.01.
+    pub fn adamw() -> Self {
+        AdamConfig {
+            weight_decay: 0.01,
+            ..Self::adam()
+        }
+    }
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        Self::adam()
+    }
+}
+
+/// Adam or AdamW. Per element at step `t` (from 1), in f32:
+/// AdamW first shrinks `p *= 1 - lr*wd`; Adam instead adds `wd*p` to `g`. Then
+/// `m = lerp(m, g, 1-β1)`, `v = β2 v + (1-β2) g²`,
+/// `p -= lr/(1-β1^t) * m / (sqrt(v)/sqrt(1-β2^t) + eps)` (with AMSGrad, `v` is replaced by its
+/// running maximum). The bias corrections are computed in f64, as PyTorch does in Python.
+///
+/// The source articles' worked example (one step, lr 0.01):
+/// ```
+/// use gradwork_nn::{Ctx, Module, Param, ParamGrads};
+/// use gradwork_optim::{Adam, AdamConfig, Optimizer};
+/// use gradwork_tensor::Tensor;
+/// # struct One(Param);
+/// # impl Module for One {
+/// #     fn forward(&mut self, cx: &mut Ctx, _x: &gradwork_autodiff::Var) -> gradwork_nn::Result<gradwork_autodiff::Var> { Ok(cx.param(&self.0)) }
+/// #     fn visit_params(&self, p: &str, f: &mut dyn FnMut(&str, &Param)) { f(&gradwork_nn::join_path(p, "theta"), &self.0) }
+/// #     fn visit_params_mut(&mut self, p: &str, f: &mut dyn FnMut(&str, &mut Param)) { f(&gradwork_nn::join_path(p, "theta"), &mut self.0) }
+/// # }
+/// let mut model = One(Param::new(Tensor::from_vec(vec![0.5, -1.0], &[2])));
+/// let mut grads = ParamGrads::default();
+/// grads.insert(&model.0, Tensor::from_vec(vec![-0.1, 0.2], &[2]));
+/// let mut adam = Adam::new(AdamConfig { lr: 0.01, ..AdamConfig::adam() }).unwrap();
+/// adam.step(&mut model, &grads).unwrap();
+/// assert_eq!(model.0.value().to_vec(), vec![0.51, -1.01]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Adam {
+    config: AdamConfig,
+    decoupled: bool,
+    slots: Slots,
+}
+
+const KNOWN: &[&str] = &["exp_avg", "exp_avg_sq", "max_exp_avg_sq"];
+
+impl Adam {
+    /// Adam with coupled (L2) weight decay.
+    pub fn new(config: AdamConfig) -> Result<Self> {
+        validate("Adam", &config)?;
+        Ok(Adam {
+            config,
+            decoupled: false,
+            slots: Slots::default(),
+        })
+    }
+
+    /// AdamW: Adam with decoupled weight decay.
+    pub fn new_decoupled(config: AdamConfig) -> Result<Self> {
+        validate("AdamW", &config)?;
+        Ok(Adam {
+            config,
+            decoupled: true,
+            slots: Slots::default(),
+        })
+    }
+
+    fn kind(&self) -> &'static str {
+        if self.decoupled {
+            "AdamW"
+        } else {
+            "Adam"
+        }
+    }
+}
+
+fn validate(what: &'static str, c: &AdamConfig) -> Result<()> {
+    check_range(what, "lr", c.lr, 0.0, f64::MAX)?;
+    check_range(what, "beta1", c.beta1, 0.0, 1.0 - f64::EPSILON)?;
+    check_range(what, "beta2", c.beta2, 0.0, 1.0 - f64::EPSILON)?;
+    check_range(what, "eps", c.eps, 0.0, f64::MAX)?;
+    check_range(what, "weight_decay", c.weight_decay, 0.0, f64::MAX)
+}
+
+/// PyTorch's `lerp`: the formula switches at weight 0.5 for accuracy.
+pub(crate) fn lerp(start: f32, end: f32, weight: f32) -> f32 {
+    if weight.abs() < 0.5 {
+        start + weight * (end - start)
+    } else {
+        end - (end - start) * (1.0 - weight)
+    }
+}
+
+impl Optimizer for Adam {
+    fn step(&mut self, model: &mut dyn Module, grads: &ParamGrads) -> Result<()> {
+        let c = &self.config;
+        let decoupled = self.decoupled;
+        // PyTorch passes the Python float `1 - beta1` (an f64) to `lerp_`, which rounds it to f32
+        // (0.1f32 for beta1 0.9); the worked example's stored exp_avg bits confirm this order.
+        let w1 = (1.0 - c.beta1) as f32;
+        let beta2 = c.beta2 as f32;
+        let one_minus_beta2 = (1.0 - c.beta2) as f32;
+        let wd = c.weight_decay as f32;
+        let shrink = (1.0 - c.lr * c.weight_decay) as f32;
+        let eps = c.eps as f32;
+        self.slots.apply(model, grads, |p, grad, slot| {
+            let t = slot.step as f64;
+            let bias1 = 1.0 - c.beta1.powf(t);
+            let bias2_sqrt = ((1.0 - c.beta2.powf(t)).sqrt()) as f32;
+            let neg_step_size = (-(c.lr / bias1)) as f32;
+            let n = p.len();
+            let mut m = slot.take_or_zeros("exp_avg", n);
+            let mut v = slot.take_or_zeros("exp_avg_sq", n);
+            let mut vmax = c.amsgrad.then(|| slot.take_or_zeros("max_exp_avg_sq", n));
+            for i in 0..n {
+                let mut g = if c.maximize { -grad[i] } else { grad[i] };
+                if c.weight_decay != 0.0 {
+                    if decoupled {
+                        p[i] *= shrink;
+                    } else {
+                        g += wd * p[i];
+                    }
+                }
+                m[i] = lerp(m[i], g, w1);
+                v[i] = v[i] * beta2 + one_minus_beta2 * g * g;
+                let second = match &mut vmax {
+                    Some(vm) => {
+                        vm[i] = vm[i].max(v[i]);
+                        vm[i]
+                    }
+                    None => v[i],
+                };
+                let denom = second.sqrt() / bias2_sqrt + eps;
+                p[i] += neg_step_size * m[i] / denom;
+            }
+            slot.put("exp_avg", m);
+            slot.put("exp_avg_sq", v);
+            if let Some(vm) = vmax {
+                slot.put("max_exp_avg_sq", vm);
+            }
+        })
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.config.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f64) {
+        self.config.lr = lr;
+    }
+
+    fn config(&self) -> OptimizerConfig {
+        if self.decoupled {
+            OptimizerConfig::AdamW(self.config.clone())
+        } else {
+            OptimizerConfig::Adam(self.config.clone())
+        }
+    }
+
+    fn state(&self) -> OptimizerState {
+        self.slots.to_state(self.config())
+    }
+
+    fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
+        let config = match (&state.config, self.decoupled) {
+            (OptimizerConfig::Adam(c), false) | (OptimizerConfig::AdamW(c), true) => c,
+            _ => return Err(kind_error(self.kind(), state)),
+        };
+        validate(self.kind(), config)?;
+        let slots = Slots::from_state(state, KNOWN)?;
+        self.config = config.clone();
+        self.slots = slots;
+        Ok(())
+    }
+}
