@@ -93,9 +93,9 @@ impl Tensor {
     pub fn tanh(&self) -> Tensor {
         self.map(f32::tanh)
     }
-    /// `max(x, 0)`.
+    /// `max(x, 0)`; NaN propagates (as in PyTorch) so a NaN guard downstream still sees it.
     pub fn relu(&self) -> Tensor {
-        self.map(|x| if x > 0.0 { x } else { 0.0 })
+        self.map(|x| if x > 0.0 || x.is_nan() { x } else { 0.0 })
     }
     /// `x` when positive, else `negative_slope * x`.
     pub fn leaky_relu(&self, negative_slope: Elem) -> Tensor {
@@ -183,6 +183,15 @@ mod tests {
         assert_eq!(v[2], 0.5);
         assert_eq!(v[4], 1.0);
         assert!(v.iter().all(|x| x.is_finite()));
+    }
+
+    #[test]
+    fn relu_propagates_nan() {
+        let r = Tensor::from_vec(vec![f32::NAN, -1.0, 2.0], &[3])
+            .relu()
+            .to_vec();
+        assert!(r[0].is_nan());
+        assert_eq!(&r[1..], &[0.0, 2.0]);
     }
 
     #[test]
