@@ -29,11 +29,14 @@
 pub mod activations;
 pub mod codec;
 mod ctx;
+pub mod ensemble;
 mod error;
 pub mod init;
 pub mod layers;
 mod module;
 mod param;
+pub mod prune;
+pub mod regularization;
 mod sequential;
 mod state_dict;
 
