@@ -1,5 +1,9 @@
 //! RMSprop (plain or centered, optional momentum and weight decay), as PyTorch's single-tensor
 //! implementation computes it in f32.
+//!
+//! Rounding: PyTorch's CPU kernels for `add(x, alpha)`, `addcmul` and `lerp` compute
+//! `a + s*b` in a scalar loop that the compiler fuses into one multiply-add, so the code below
+//! uses `mul_add` at exactly those places (with it SGD reproduces torch's f32 run bit for bit).
 
 use gradwork_nn::{Module, ParamGrads};
 use serde::{Deserialize, Serialize};
@@ -91,20 +95,20 @@ impl Optimizer for RmsProp {
             for i in 0..n {
                 let mut g = if c.maximize { -grad[i] } else { grad[i] };
                 if c.weight_decay != 0.0 {
-                    g += wd * p[i];
+                    g = wd.mul_add(p[i], g);
                 }
-                v[i] = v[i] * alpha + one_minus_alpha * g * g;
+                v[i] = (one_minus_alpha * g).mul_add(g, v[i] * alpha);
                 let avg = match &mut gavg {
                     Some(ga) => {
                         ga[i] = lerp(ga[i], g, one_minus_alpha);
-                        (v[i] + -ga[i] * ga[i]).sqrt()
+                        (-ga[i]).mul_add(ga[i], v[i]).sqrt()
                     }
                     None => v[i].sqrt(),
                 } + eps;
                 match &mut buf {
                     Some(b) => {
                         b[i] = b[i] * momentum + g / avg;
-                        p[i] += neg_lr * b[i];
+                        p[i] = neg_lr.mul_add(b[i], p[i]);
                     }
                     None => p[i] += neg_lr * g / avg,
                 }

@@ -1,5 +1,9 @@
 //! Stochastic gradient descent with momentum, dampening, Nesterov and weight decay (PyTorch's
 //! single-tensor `SGD`).
+//!
+//! Rounding: PyTorch's CPU kernels for `add(x, alpha)`, `addcmul` and `lerp` compute
+//! `a + s*b` in a scalar loop that the compiler fuses into one multiply-add, so the code below
+//! uses `mul_add` at exactly those places (with it SGD reproduces torch's f32 run bit for bit).
 
 use gradwork_nn::{Module, ParamGrads};
 use serde::{Deserialize, Serialize};
@@ -99,22 +103,22 @@ impl Optimizer for Sgd {
             for i in 0..p.len() {
                 let mut g = if c.maximize { -grad[i] } else { grad[i] };
                 if c.weight_decay != 0.0 {
-                    g += wd * p[i];
+                    g = wd.mul_add(p[i], g);
                 }
                 if use_momentum {
                     // PyTorch starts the buffer at the gradient itself, undamped.
                     buf[i] = if first {
                         g
                     } else {
-                        buf[i] * momentum + keep * g
+                        keep.mul_add(g, buf[i] * momentum)
                     };
                     g = if c.nesterov {
-                        g + momentum * buf[i]
+                        momentum.mul_add(buf[i], g)
                     } else {
                         buf[i]
                     };
                 }
-                p[i] += neg_lr * g;
+                p[i] = neg_lr.mul_add(g, p[i]);
             }
             if use_momentum {
                 slot.put("momentum_buffer", buf);
