@@ -78,12 +78,18 @@ struct PoolGeometry {
     options: Pool2dOptions,
 }
 
+/// Half-open index ranges `(start, end)`, one per output row or column.
+type Spans = Vec<(usize, usize)>;
+
 impl PoolGeometry {
-    /// The real input rows and columns under output `(oh, ow)`: `(h0..h1, w0..w1)`, never empty.
-    fn window(&self, oh: usize, ow: usize) -> (usize, usize, usize, usize) {
-        let axis = |o: usize, k: usize, s: usize, p: usize, len: usize| {
-            // padding <= k / 2 < k, so `o * s + k - p` does not underflow.
-            ((o * s).saturating_sub(p), (o * s + k - p).min(len))
+    /// The real input rows `h0..h1` under each output row, and the real input columns `w0..w1`
+    /// under each output column. None is empty (padding is at most half the kernel).
+    fn windows(&self) -> (Spans, Spans) {
+        let axis = |outputs: usize, k: usize, s: usize, p: usize, len: usize| {
+            (0..outputs)
+                // padding <= k / 2 < k, so `o * s + k - p` does not underflow.
+                .map(|o| ((o * s).saturating_sub(p), (o * s + k - p).min(len)))
+                .collect::<Vec<_>>()
         };
         let Pool2dOptions {
             kernel,
@@ -91,9 +97,10 @@ impl PoolGeometry {
             padding,
             ..
         } = self.options;
-        let (h0, h1) = axis(oh, kernel.0, stride.0, padding.0, self.h);
-        let (w0, w1) = axis(ow, kernel.1, stride.1, padding.1, self.w);
-        (h0, h1, w0, w1)
+        (
+            axis(self.ho, kernel.0, stride.0, padding.0, self.h),
+            axis(self.wo, kernel.1, stride.1, padding.1, self.w),
+        )
     }
 }
 
@@ -199,23 +206,18 @@ impl Tensor {
         let (plane_in, plane_out) = (g.h * g.w, g.ho * g.wo);
         let mut out = vec![0.0; g.planes * plane_out];
         let mut indices = vec![0usize; g.planes * plane_out];
+        let (rows, cols) = g.windows();
         let pool_plane = |plane: usize, y: &mut [Elem], arg: &mut [usize]| {
             let x = &x[plane * plane_in..(plane + 1) * plane_in];
-            for oh in 0..g.ho {
-                for ow in 0..g.wo {
-                    let (h0, h1, w0, w1) = g.window(oh, ow);
-                    let mut best = (Elem::NEG_INFINITY, h0 * g.w + w0);
-                    for ih in h0..h1 {
-                        for (iw, &v) in x[ih * g.w..].iter().enumerate().take(w1).skip(w0) {
-                            // PyTorch's rule: a larger value or a NaN replaces the maximum.
-                            if v > best.0 || v.is_nan() {
-                                best = (v, ih * g.w + iw);
-                            }
-                        }
-                    }
-                    y[oh * g.wo + ow] = best.0;
-                    arg[oh * g.wo + ow] = best.1;
-                }
+            // Common kernels get fixed-size window loops the compiler unrolls.
+            // Without NaNs the comparison compiles to branch-free selects; the NaN rule would
+            // put an unpredictable branch in every step, so only planes holding a NaN pay it.
+            let has_nan = x.iter().fold(false, |seen, v| seen | v.is_nan());
+            match (g.options.kernel, has_nan) {
+                (_, true) => max_plane::<0, 0, true>(&g, &rows, &cols, x, y, arg),
+                ((2, 2), false) => max_plane::<2, 2, false>(&g, &rows, &cols, x, y, arg),
+                ((3, 3), false) => max_plane::<3, 3, false>(&g, &rows, &cols, x, y, arg),
+                _ => max_plane::<0, 0, false>(&g, &rows, &cols, x, y, arg),
             }
         };
         if plane_out > 0 {
@@ -357,17 +359,13 @@ impl Tensor {
         let x = x.as_slice().unwrap();
         let (plane_in, plane_out) = (g.h * g.w, g.ho * g.wo);
         let mut out = vec![0.0; g.planes * plane_out];
+        let (rows, cols) = g.windows();
         for_each_plane(&mut out, plane_out, |plane, y| {
             let x = &x[plane * plane_in..(plane + 1) * plane_in];
-            for oh in 0..g.ho {
-                for ow in 0..g.wo {
-                    let (h0, h1, w0, w1) = g.window(oh, ow);
-                    let mut sum = 0.0;
-                    for ih in h0..h1 {
-                        sum += x[ih * g.w + w0..ih * g.w + w1].iter().sum::<Elem>();
-                    }
-                    y[oh * g.wo + ow] = sum / divisor(&g, h0, h1, w0, w1);
-                }
+            match g.options.kernel {
+                (2, 2) => avg_plane::<2, 2>(&g, &rows, &cols, x, y),
+                (3, 3) => avg_plane::<3, 3>(&g, &rows, &cols, x, y),
+                _ => avg_plane::<0, 0>(&g, &rows, &cols, x, y),
             }
         });
         Tensor::try_from_vec(out, &output_shape(self.shape(), &g))
@@ -406,18 +404,13 @@ impl Tensor {
         let dy = dy.as_slice().unwrap();
         let (plane_in, plane_out) = (g.h * g.w, g.ho * g.wo);
         let mut dx = vec![0.0; g.planes * plane_in];
+        let (rows, cols) = g.windows();
         for_each_plane(&mut dx, plane_in, |plane, dx| {
             let dy = &dy[plane * plane_out..(plane + 1) * plane_out];
-            for oh in 0..g.ho {
-                for ow in 0..g.wo {
-                    let (h0, h1, w0, w1) = g.window(oh, ow);
-                    let share = dy[oh * g.wo + ow] / divisor(&g, h0, h1, w0, w1);
-                    for ih in h0..h1 {
-                        dx[ih * g.w + w0..ih * g.w + w1]
-                            .iter_mut()
-                            .for_each(|d| *d += share);
-                    }
-                }
+            match g.options.kernel {
+                (2, 2) => avg_plane_backward::<2, 2>(&g, &rows, &cols, dy, dx),
+                (3, 3) => avg_plane_backward::<3, 3>(&g, &rows, &cols, dy, dx),
+                _ => avg_plane_backward::<0, 0>(&g, &rows, &cols, dy, dx),
             }
         });
         Tensor::try_from_vec(dx, input_shape)
@@ -438,6 +431,102 @@ impl Tensor {
             input_shape,
             options,
         ))
+    }
+}
+
+/// Max-pools one plane `x` into `y` and `arg`. Windows of exactly `KH x KW` real elements take a
+/// fixed-size loop (`KH = 0` means none do); the others, clipped by padding, a general one.
+/// `NAN` enables the NaN rule (needed only when the plane holds a NaN).
+///
+/// PyTorch's rule: scanning the window in row-major order, a larger value or a NaN replaces the
+/// maximum, so the first of equal maxima and the last NaN win; a window of -inf reports its first
+/// element.
+fn max_plane<const KH: usize, const KW: usize, const NAN: bool>(
+    g: &PoolGeometry,
+    rows: &[(usize, usize)],
+    cols: &[(usize, usize)],
+    x: &[Elem],
+    y: &mut [Elem],
+    arg: &mut [usize],
+) {
+    let outputs = y.chunks_mut(g.wo).zip(arg.chunks_mut(g.wo));
+    for ((y, arg), &(h0, h1)) in outputs.zip(rows) {
+        for ((y, arg), &(w0, w1)) in y.iter_mut().zip(arg.iter_mut()).zip(cols) {
+            let (mut best, mut at) = (Elem::NEG_INFINITY, h0 * g.w + w0);
+            if KH > 0 && h1 - h0 == KH && w1 - w0 == KW {
+                for i in 0..KH {
+                    let start = (h0 + i) * g.w + w0;
+                    for (j, &v) in x[start..start + KW].iter().enumerate() {
+                        if v > best || (NAN && v.is_nan()) {
+                            (best, at) = (v, start + j);
+                        }
+                    }
+                }
+            } else {
+                for start in (h0..h1).map(|ih| ih * g.w) {
+                    for (iw, &v) in (w0..w1).zip(&x[start + w0..start + w1]) {
+                        if v > best || (NAN && v.is_nan()) {
+                            (best, at) = (v, start + iw);
+                        }
+                    }
+                }
+            }
+            (*y, *arg) = (best, at);
+        }
+    }
+}
+
+/// Average-pools one plane `x` into `y`; windows of exactly `KH x KW` real elements take a
+/// fixed-size loop (`KH = 0` means none do). Each window is summed in row-major order.
+fn avg_plane<const KH: usize, const KW: usize>(
+    g: &PoolGeometry,
+    rows: &[(usize, usize)],
+    cols: &[(usize, usize)],
+    x: &[Elem],
+    y: &mut [Elem],
+) {
+    for (y, &(h0, h1)) in y.chunks_mut(g.wo).zip(rows) {
+        for (y, &(w0, w1)) in y.iter_mut().zip(cols) {
+            let mut sum = 0.0;
+            if KH > 0 && h1 - h0 == KH && w1 - w0 == KW {
+                for i in 0..KH {
+                    let start = (h0 + i) * g.w + w0;
+                    sum += x[start..start + KW].iter().sum::<Elem>();
+                }
+            } else {
+                for start in (h0..h1).map(|ih| ih * g.w) {
+                    sum += x[start + w0..start + w1].iter().sum::<Elem>();
+                }
+            }
+            *y = sum / divisor(g, h0, h1, w0, w1);
+        }
+    }
+}
+
+/// The adjoint of [`avg_plane`]: adds each output gradient's share to its window in `dx`.
+fn avg_plane_backward<const KH: usize, const KW: usize>(
+    g: &PoolGeometry,
+    rows: &[(usize, usize)],
+    cols: &[(usize, usize)],
+    dy: &[Elem],
+    dx: &mut [Elem],
+) {
+    for (dy, &(h0, h1)) in dy.chunks(g.wo).zip(rows) {
+        for (&dy, &(w0, w1)) in dy.iter().zip(cols) {
+            let share = dy / divisor(g, h0, h1, w0, w1);
+            if KH > 0 && h1 - h0 == KH && w1 - w0 == KW {
+                for i in 0..KH {
+                    let start = (h0 + i) * g.w + w0;
+                    dx[start..start + KW].iter_mut().for_each(|d| *d += share);
+                }
+            } else {
+                for start in (h0..h1).map(|ih| ih * g.w) {
+                    dx[start + w0..start + w1]
+                        .iter_mut()
+                        .for_each(|d| *d += share);
+                }
+            }
+        }
     }
 }
 

@@ -618,3 +618,19 @@ fn max_pool2d_pads_with_negative_infinity_not_zero() {
         "the first real element of each window"
     );
 }
+
+#[test]
+fn max_pool2d_propagates_nan_like_pytorch() {
+    // PyTorch's scan: a larger value or a NaN replaces the maximum, so the last NaN wins.
+    let x = Tensor::from_vec(
+        vec![1.0, f32::NAN, 3.0, f32::NAN, f32::NAN, 5.0, 0.0, 2.0],
+        &[1, 1, 2, 4],
+    );
+    let (y, indices) = x.max_pool2d_with_indices(&Pool2dOptions::new((2, 2)));
+    let y = y.to_vec();
+    assert!(y[0].is_nan() && y[1].is_nan(), "{y:?}");
+    assert_eq!(indices, vec![4, 3]);
+    let (clean, clean_indices) = Tensor::from_vec(vec![1.0, 4.0, 3.0, 2.0], &[1, 1, 2, 2])
+        .max_pool2d_with_indices(&Pool2dOptions::new((2, 2)));
+    assert_eq!((clean.to_vec(), clean_indices), (vec![4.0], vec![1]));
+}
