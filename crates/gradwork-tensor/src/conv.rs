@@ -222,7 +222,7 @@ impl Tensor {
         let (x, w) = (x.as_slice().unwrap(), w.as_slice().unwrap());
         let (og, k, p) = (g.o_group(), g.col_rows(), g.out_plane());
         let mut out = vec![0.0; g.n * g.out_image()];
-        let flops = g.n * g.o * k * p;
+        let flops = g.flops();
         for_each_image_block(&mut out, g.out_image(), flops, |first, block| {
             let mut col = vec![0.0; if g.is_pointwise() { 0 } else { k * p }];
             for (i, y) in block.chunks_mut(g.out_image()).enumerate() {
@@ -292,7 +292,7 @@ impl Tensor {
         let (og, k, p) = (g.o_group(), g.col_rows(), g.out_plane());
         let group_len = g.c_group() * g.h * g.w;
         let mut dx = vec![0.0; g.n * g.in_image()];
-        let flops = g.n * g.o * k * p;
+        let flops = g.flops();
         for_each_image_block(&mut dx, g.in_image(), flops, |first, block| {
             let mut dcol = vec![0.0; if g.is_pointwise() { 0 } else { k * p }];
             for (i, dx_image) in block.chunks_mut(g.in_image()).enumerate() {
@@ -378,7 +378,7 @@ impl Tensor {
             partial
         };
         let blocks = g.n.div_ceil(CONV_BATCH_BLOCK);
-        let partials: Vec<Vec<Elem>> = if blocks > 1 && g.n * g.o * k * p >= PARALLEL_FLOPS {
+        let partials: Vec<Vec<Elem>> = if blocks > 1 && g.flops() >= PARALLEL_FLOPS {
             (0..blocks).into_par_iter().map(block_partial).collect()
         } else {
             (0..blocks).map(block_partial).collect()

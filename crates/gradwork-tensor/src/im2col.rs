@@ -58,6 +58,12 @@ impl ConvGeometry {
     pub fn out_image(&self) -> usize {
         self.o * self.out_plane()
     }
+    /// Multiply-adds of one pass over the batch (saturating: only compared with a threshold).
+    pub fn flops(&self) -> usize {
+        [self.o, self.col_rows(), self.out_plane()]
+            .iter()
+            .fold(self.n, |acc, &d| acc.saturating_mul(d))
+    }
     /// A 1x1 kernel with unit stride and no padding: the column matrix *is* the input image, so
     /// im2col and col2im are skipped.
     pub fn is_pointwise(&self) -> bool {
