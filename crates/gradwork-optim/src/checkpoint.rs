@@ -104,36 +104,61 @@ impl Checkpoint {
         }
     }
 
-    /// Loads the saved state into a freshly built model, optimizer and schedule. The model load
-    /// is strict (every missing, unexpected or mis-shaped key is reported) and the optimizer
-    /// state is checked against the model before anything changes. Asking to restore an
-    /// optimizer or schedule that the checkpoint lacks is an error.
+    /// Loads the saved state into a freshly built model, optimizer and schedule, all or
+    /// nothing: the model load is strict (every missing, unexpected or mis-shaped key is
+    /// reported), the optimizer state is checked against the model's shapes, and when any part
+    /// is refused the parts already loaded are rolled back. Asking to restore an optimizer or
+    /// schedule that the checkpoint lacks is an error.
     pub fn restore(
         &self,
         model: &mut dyn Module,
-        optimizer: Option<&mut dyn Optimizer>,
-        schedule: Option<&mut dyn LrSchedule>,
+        mut optimizer: Option<&mut dyn Optimizer>,
+        mut schedule: Option<&mut dyn LrSchedule>,
     ) -> Result<()> {
         let missing = |what: &str| OptimError::StateContent {
             path: String::new(),
             reason: format!("the checkpoint holds no {what} state"),
         };
-        if optimizer.is_some() {
-            let state = self
-                .optimizer
-                .as_ref()
-                .ok_or_else(|| missing("optimizer"))?;
-            state.check_against(model)?;
-        }
-        if schedule.is_some() && self.schedule.is_none() {
-            return Err(missing("schedule"));
-        }
-        model.load_state_dict(&self.model, true)?;
-        if let (Some(opt), Some(state)) = (optimizer, &self.optimizer) {
+        let opt_state = match &optimizer {
+            Some(_) => {
+                let state = self
+                    .optimizer
+                    .as_ref()
+                    .ok_or_else(|| missing("optimizer"))?;
+                state.check_against(model)?;
+                Some(state)
+            }
+            None => None,
+        };
+        let sched_state = match &schedule {
+            Some(_) => Some(self.schedule.as_ref().ok_or_else(|| missing("schedule"))?),
+            None => None,
+        };
+        // Each load below validates before changing anything; earlier loads are undone from
+        // these snapshots when a later one is refused.
+        let opt_backup = optimizer.as_ref().map(|o| o.state());
+        let sched_backup = schedule.as_ref().map(|s| s.state());
+        let rollback = |opt: &mut Option<&mut dyn Optimizer>,
+                        sched: &mut Option<&mut dyn LrSchedule>| {
+            if let (Some(o), Some(b)) = (opt.as_deref_mut(), &opt_backup) {
+                let _ = o.load_state(b);
+            }
+            if let (Some(s), Some(b)) = (sched.as_deref_mut(), &sched_backup) {
+                let _ = s.load_state(b);
+            }
+        };
+        if let (Some(opt), Some(state)) = (optimizer.as_deref_mut(), opt_state) {
             opt.load_state(state)?;
         }
-        if let (Some(sched), Some(state)) = (schedule, &self.schedule) {
-            sched.load_state(state)?;
+        if let (Some(sched), Some(state)) = (schedule.as_deref_mut(), sched_state) {
+            if let Err(e) = sched.load_state(state) {
+                rollback(&mut optimizer, &mut schedule);
+                return Err(e);
+            }
+        }
+        if let Err(e) = model.load_state_dict(&self.model, true) {
+            rollback(&mut optimizer, &mut schedule);
+            return Err(e.into());
         }
         Ok(())
     }

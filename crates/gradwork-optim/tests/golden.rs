@@ -99,3 +99,59 @@ fn golden_full_v1_restores_into_a_fresh_model_optimizer_and_schedule() {
     assert_eq!(sched.current_step(), 7);
     assert_eq!(Some(opt.state()), loaded.optimizer);
 }
+
+#[test]
+fn restoring_into_a_different_model_is_refused_and_changes_nothing() {
+    let loaded = Checkpoint::load(golden("full_v1.gwck")).expect("golden file loads");
+    // Wrong shape: Linear(3 -> 2) has a [2, 3] weight where the file has [2, 2].
+    let mut model = gradwork_nn::Sequential::new().push(Linear::new(3, 2, &mut Rng::seed_from(5)));
+    let before = model.state_dict().to_records();
+    let mut opt = Adam::new_decoupled(AdamConfig::adamw()).expect("config");
+    let err = loaded
+        .restore(&mut model, Some(&mut opt), None)
+        .expect_err("shape mismatch must be refused");
+    assert!(err.to_string().contains("0.weight"), "{err}");
+    assert_eq!(model.state_dict().to_records(), before);
+    assert!(opt.state().params.is_empty());
+    // Another optimizer kind is refused too, leaving the model as it was.
+    let mut model = gradwork_nn::Sequential::new().push(Linear::new(2, 2, &mut Rng::seed_from(5)));
+    let before = model.state_dict().to_records();
+    let mut adam = Adam::new(AdamConfig::adam()).expect("config");
+    assert!(loaded.restore(&mut model, Some(&mut adam), None).is_err());
+    assert_eq!(model.state_dict().to_records(), before);
+    // Asking for state the file lacks is an error, not a silent no-op.
+    let model_only = Checkpoint::load(golden("model_only_v1.gwck")).expect("golden file loads");
+    assert!(model_only
+        .restore(&mut model, Some(&mut adam), None)
+        .is_err());
+    model_only
+        .restore(&mut model, None, None)
+        .expect("model-only restore");
+}
+
+#[test]
+fn a_refused_restore_rolls_back_what_it_already_loaded() {
+    let loaded = Checkpoint::load(golden("full_v1.gwck")).expect("golden file loads");
+    // Optimizer and schedule fit (the model has `0.weight` and `0.bias`), but the model also
+    // has a second layer the file lacks, so the strict model load, which runs last, is
+    // refused: the optimizer and schedule loaded before it must be rolled back.
+    let mut rng = Rng::seed_from(5);
+    let mut model = gradwork_nn::Sequential::new()
+        .push(Linear::new(2, 2, &mut rng))
+        .push(gradwork_nn::activations::Relu)
+        .push(Linear::new(2, 2, &mut rng));
+    let model_before = model.state_dict().to_records();
+    let mut opt = Adam::new_decoupled(AdamConfig::adamw()).expect("config");
+    let mut sched = Schedule::new(ScheduleConfig::Sequential {
+        schedules: vec![ScheduleConfig::Constant { lr: 1.0 }],
+        milestones: vec![],
+    })
+    .expect("config");
+    let (opt_before, sched_before) = (opt.state(), sched.state());
+    assert!(loaded
+        .restore(&mut model, Some(&mut opt), Some(&mut sched))
+        .is_err());
+    assert_eq!(opt.state(), opt_before);
+    assert_eq!(sched.state(), sched_before);
+    assert_eq!(model.state_dict().to_records(), model_before);
+}
