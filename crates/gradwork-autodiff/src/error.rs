@@ -68,6 +68,18 @@ pub enum AutodiffError {
         /// The shapes of the op's inputs.
         input_shapes: Vec<Vec<usize>>,
     },
+    /// A class-index target of a loss is not a valid class.
+    #[error("{loss}: target {index} (sample {position}) is out of range for {classes} classes")]
+    TargetOutOfRange {
+        /// The loss function.
+        loss: &'static str,
+        /// The sample (row) whose target is bad.
+        position: usize,
+        /// The bad class index.
+        index: usize,
+        /// The number of classes (the logits' last dimension).
+        classes: usize,
+    },
     /// Any other invalid argument.
     #[error("{op}: {reason}")]
     Invalid {

@@ -47,6 +47,9 @@ pub(crate) struct Node {
     /// `None` for leaves, and for ops whose backward already ran.
     pub(crate) backward: Option<Box<dyn Backward>>,
     pub(crate) shape: Vec<usize>,
+    /// The shapes of all inputs (tracked or not), kept only in anomaly mode to name them in
+    /// reports; `None` otherwise, so ordinary recording allocates nothing for it.
+    pub(crate) input_shapes: Option<Vec<Vec<usize>>>,
 }
 
 #[derive(Default)]
@@ -102,6 +105,7 @@ impl Graph {
             inputs: Vec::new(),
             backward: None,
             shape: value.shape().to_vec(),
+            input_shapes: None,
         });
         Var::tracked(value, self.clone(), id)
     }
@@ -109,6 +113,12 @@ impl Graph {
     /// The number of nodes recorded so far.
     pub fn len(&self) -> usize {
         self.tape.borrow().nodes.len()
+    }
+
+    /// The names of the recorded nodes in creation order (`"leaf"` for leaves): what the tape
+    /// holds, for debugging and for tests that check an op records what it should.
+    pub fn op_names(&self) -> Vec<&'static str> {
+        self.tape.borrow().nodes.iter().map(|n| n.name).collect()
     }
 
     /// True when nothing has been recorded.
@@ -193,11 +203,7 @@ impl Graph {
                     return Err(AutodiffError::Anomaly {
                         op: name,
                         phase: Phase::Backward,
-                        input_shapes: inputs
-                            .iter()
-                            .flatten()
-                            .map(|i| tape.nodes[i.0].shape.clone())
-                            .collect(),
+                        input_shapes: tape.nodes[index].input_shapes.clone().unwrap_or_default(),
                     });
                 }
                 let entry = &mut grads[input.0];

@@ -105,13 +105,19 @@ impl Var {
         let Some(graph) = graph else {
             return Ok(Var::constant(value));
         };
-        if graph.anomaly_detection() && !value.all_finite() {
-            return Err(AutodiffError::Anomaly {
-                op: name,
-                phase: Phase::Forward,
-                input_shapes: inputs.iter().map(|v| v.shape().to_vec()).collect(),
-            });
-        }
+        let input_shapes = if graph.anomaly_detection() {
+            let shapes: Vec<Vec<usize>> = inputs.iter().map(|v| v.shape().to_vec()).collect();
+            if !value.all_finite() {
+                return Err(AutodiffError::Anomaly {
+                    op: name,
+                    phase: Phase::Forward,
+                    input_shapes: shapes,
+                });
+            }
+            Some(shapes)
+        } else {
+            None
+        };
         let id = graph.push(Node {
             name,
             inputs: inputs
@@ -120,6 +126,7 @@ impl Var {
                 .collect(),
             backward: Some(Box::new(make_backward())),
             shape: value.shape().to_vec(),
+            input_shapes,
         });
         Ok(Var::tracked(value, graph.clone(), id))
     }

@@ -84,6 +84,53 @@ impl Var {
         })
     }
 
+    /// Elementwise `self ^ exponent` with a variable exponent (broadcasting). Backward:
+    /// `d/dx = e x^(e-1)` and `d/de = x^e ln x`; at `x = 0` the exponent's gradient is taken as 0
+    /// (PyTorch's convention), and for `x < 0` it is NaN, as `ln x` is.
+    pub fn try_pow(&self, exponent: &Var) -> Result<Var> {
+        let value = self
+            .value()
+            .try_zip_map(exponent.value(), "pow", |x, e| x.powf(e))?;
+        let (x, e) = (self.value().clone(), exponent.value().clone());
+        let y = value.clone();
+        Var::from_op("pow", &[self, exponent], value, move || {
+            move |g: &Tensor, needs: &[bool]| {
+                let gx = if needs[0] {
+                    let local = x.try_zip_map(&e, "pow_backward", |x, e| {
+                        if e == 0.0 {
+                            0.0
+                        } else {
+                            e * x.powf(e - 1.0)
+                        }
+                    })?;
+                    reduce_grad(&g.try_mul(&local)?, x.shape(), true)?
+                } else {
+                    None
+                };
+                let ge = if needs[1] {
+                    let local =
+                        y.try_zip_map(&x.try_broadcast_to(y.shape())?, "pow_backward", |y, x| {
+                            if x == 0.0 {
+                                0.0
+                            } else {
+                                y * x.ln()
+                            }
+                        })?;
+                    reduce_grad(&g.try_mul(&local)?, e.shape(), true)?
+                } else {
+                    None
+                };
+                Ok(vec![gx, ge])
+            }
+        })
+    }
+
+    /// Elementwise `self ^ exponent` (see [`Var::try_pow`]).
+    #[track_caller]
+    pub fn pow(&self, exponent: &Var) -> Var {
+        or_panic(self.try_pow(exponent))
+    }
+
     /// Elementwise maximum (broadcasting). Where the two are equal the gradient is split
     /// equally between them, as PyTorch does.
     pub fn try_maximum(&self, other: &Var) -> Result<Var> {

@@ -18,22 +18,58 @@ fn expand_reduced(g: &Tensor, shape: &[usize], axis: usize, keepdim: bool) -> Re
 
 impl Var {
     /// Sum of every element (a 0-d result).
-    pub fn sum_all(&self) -> Var {
+    pub fn try_sum_all(&self) -> Result<Var> {
         let shape = self.shape().to_vec();
         Var::from_op("sum_all", &[self], self.value().sum_all(), move || {
             move |g: &Tensor, _: &[bool]| Ok(vec![Some(Tensor::full(&shape, g.item()))])
         })
-        .expect("one input")
+    }
+
+    /// Sum of every element (see [`Var::try_sum_all`]; panics only in anomaly mode).
+    #[track_caller]
+    pub fn sum_all(&self) -> Var {
+        or_panic(self.try_sum_all())
     }
 
     /// Mean of every element (a 0-d result).
-    pub fn mean_all(&self) -> Var {
+    pub fn try_mean_all(&self) -> Result<Var> {
         let shape = self.shape().to_vec();
         let n = self.value().numel() as f32;
         Var::from_op("mean_all", &[self], self.value().mean_all(), move || {
             move |g: &Tensor, _: &[bool]| Ok(vec![Some(Tensor::full(&shape, g.item() / n))])
         })
-        .expect("one input")
+    }
+
+    /// Mean of every element (see [`Var::try_mean_all`]; panics only in anomaly mode).
+    #[track_caller]
+    pub fn mean_all(&self) -> Var {
+        or_panic(self.try_mean_all())
+    }
+
+    /// The largest element (a 0-d result); the gradient goes to the first position holding it.
+    /// An empty tensor is an error.
+    pub fn try_max_all(&self) -> Result<Var> {
+        let n = self.value().numel();
+        self.try_reshape(&[n])?.try_max(0, false)
+    }
+
+    /// The largest element (see [`Var::try_max_all`]).
+    #[track_caller]
+    pub fn max_all(&self) -> Var {
+        or_panic(self.try_max_all())
+    }
+
+    /// The smallest element (a 0-d result); the gradient goes to the first position holding it.
+    /// An empty tensor is an error.
+    pub fn try_min_all(&self) -> Result<Var> {
+        let n = self.value().numel();
+        self.try_reshape(&[n])?.try_min(0, false)
+    }
+
+    /// The smallest element (see [`Var::try_min_all`]).
+    #[track_caller]
+    pub fn min_all(&self) -> Var {
+        or_panic(self.try_min_all())
     }
 
     /// Sum along `axis`.
@@ -91,7 +127,7 @@ impl Var {
     pub fn try_mean(&self, axis: impl Axis, keepdim: bool) -> Result<Var> {
         let axis = axis.resolve("mean", self.shape())?;
         let len = self.shape()[axis] as f32;
-        Ok(self.try_sum(axis, keepdim)?.mul_scalar(1.0 / len))
+        self.try_sum(axis, keepdim)?.try_mul_scalar(1.0 / len)
     }
 
     /// Mean along `axis`.
@@ -103,9 +139,14 @@ impl Var {
     /// Mean over several axes.
     #[track_caller]
     pub fn mean_axes<A: Axis>(&self, axes: &[A], keepdim: bool) -> Var {
-        let summed = self.sum_axes(axes, keepdim);
+        or_panic(self.try_mean_axes(axes, keepdim))
+    }
+
+    /// Mean over several axes.
+    pub fn try_mean_axes<A: Axis>(&self, axes: &[A], keepdim: bool) -> Result<Var> {
+        let summed = self.try_sum_axes(axes, keepdim)?;
         let count = self.value().numel() / summed.value().numel().max(1);
-        summed.mul_scalar(1.0 / count as f32)
+        summed.try_mul_scalar(1.0 / count as f32)
     }
 
     /// Variance along `axis` with `correction` (0: biased, 1: unbiased).
@@ -137,7 +178,7 @@ impl Var {
     /// Maximum along `axis`. The gradient goes to the first index that attains the maximum
     /// (ties are routed to one index, not split).
     pub fn try_max(&self, axis: impl Axis, keepdim: bool) -> Result<Var> {
-        self.extremum(axis, keepdim, true)
+        self.extremum("max", axis, keepdim)
     }
 
     /// Maximum along `axis`.
@@ -148,7 +189,7 @@ impl Var {
 
     /// Minimum along `axis` (gradient to the first index attaining it).
     pub fn try_min(&self, axis: impl Axis, keepdim: bool) -> Result<Var> {
-        self.extremum(axis, keepdim, false)
+        self.extremum("min", axis, keepdim)
     }
 
     /// Minimum along `axis`.
@@ -157,8 +198,9 @@ impl Var {
         or_panic(self.try_min(axis, keepdim))
     }
 
-    fn extremum(&self, axis: impl Axis, keepdim: bool, is_max: bool) -> Result<Var> {
-        let name = if is_max { "max" } else { "min" };
+    /// `name` is `"max"` or `"min"`.
+    fn extremum(&self, name: &'static str, axis: impl Axis, keepdim: bool) -> Result<Var> {
+        let is_max = name == "max";
         let axis = axis.resolve(name, self.shape())?;
         let (value, index) = if is_max {
             (

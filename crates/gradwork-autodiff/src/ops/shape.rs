@@ -1,4 +1,4 @@
-//! View-like shape ops: reshape, permute/transpose, broadcast_to, squeeze/unsqueeze, narrow.
+//! Shape ops: reshape, permute/transpose, broadcast_to, squeeze/unsqueeze, narrow/select, pad.
 
 use gradwork_tensor::{Axis, Tensor};
 
@@ -143,5 +143,28 @@ impl Var {
     #[track_caller]
     pub fn select(&self, axis: impl Axis, index: usize) -> Var {
         or_panic(self.try_select(axis, index))
+    }
+
+    /// Pads with a constant: `padding[i] = (before, after)` for axis `i` (axes past
+    /// `padding.len()` are not padded). Backward: the interior slice of the gradient.
+    pub fn try_pad(&self, padding: &[(usize, usize)], value: f32) -> Result<Var> {
+        let out = self.value().try_pad(padding, value)?;
+        let shape = self.shape().to_vec();
+        let padding = padding.to_vec();
+        Var::from_op("pad", &[self], out, move || {
+            move |g: &Tensor, _: &[bool]| {
+                let mut interior = g.clone();
+                for (axis, &(before, _)) in padding.iter().enumerate() {
+                    interior = interior.try_narrow(axis, before, shape[axis])?;
+                }
+                Ok(vec![Some(interior.contiguous())])
+            }
+        })
+    }
+
+    /// Pads with a constant (see [`Var::try_pad`]).
+    #[track_caller]
+    pub fn pad(&self, padding: &[(usize, usize)], value: f32) -> Var {
+        or_panic(self.try_pad(padding, value))
     }
 }
