@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use crate::categories::{sort_categories, Categories};
 use crate::error::{excerpt, CsvProblem, DataError, Location, MissingColumnReport, Result};
+use crate::parse_number::parse_f32_fast;
 
 /// The code of a missing cell in a text column.
 pub(crate) const MISSING_CODE: u32 = u32::MAX;
@@ -106,6 +107,12 @@ impl ColumnReader {
         let cell = trim_cell(raw);
         if ctx.markers.iter().any(|m| m.as_slice() == cell) {
             return self.push_missing(raw, line, ctx);
+        }
+        if let Store::Numeric(values) = &mut self.store {
+            if let Some(x) = parse_f32_fast(cell) {
+                values.push(x);
+                return Ok(());
+            }
         }
         let text = std::str::from_utf8(cell)
             .map_err(|_| self.error(ctx, line, CsvProblem::NotUtf8, raw))?;

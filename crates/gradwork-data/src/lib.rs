@@ -57,6 +57,7 @@ mod impute;
 mod kfold;
 mod line_tracker;
 mod loader;
+mod parse_number;
 mod scaler;
 mod sklearn_csv;
 mod split;
