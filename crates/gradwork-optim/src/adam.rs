@@ -3,12 +3,14 @@
 //!
 //! Rounding: PyTorch's CPU kernels for `add(x, alpha)`, `addcmul` and `lerp` compute
 //! `a + s*b` in a scalar loop that the compiler fuses into one multiply-add, so the code below
-//! uses `mul_add` at exactly those places (with it SGD reproduces torch's f32 run bit for bit).
+//! uses a fused multiply-add (`crate::fma`, exactly rounded and fast) at exactly those places;
+//! with it SGD reproduces torch's f32 run bit for bit.
 
 use gradwork_nn::{Module, ParamGrads};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::fma::fma;
 use crate::optimizer::{
     check_range, kind_error, Optimizer, OptimizerConfig, OptimizerState, Slots,
 };
@@ -135,7 +137,7 @@ fn validate(what: &'static str, c: &AdamConfig) -> Result<()> {
 /// PyTorch's `lerp`: the formula switches at weight 0.5 for accuracy.
 pub(crate) fn lerp(start: f32, end: f32, weight: f32) -> f32 {
     if weight.abs() < 0.5 {
-        weight.mul_add(end - start, start)
+        fma(weight, end - start, start)
     } else {
         end - (end - start) * (1.0 - weight)
     }
@@ -168,11 +170,11 @@ impl Optimizer for Adam {
                     if decoupled {
                         p[i] *= shrink;
                     } else {
-                        g = wd.mul_add(p[i], g);
+                        g = fma(wd, p[i], g);
                     }
                 }
                 m[i] = lerp(m[i], g, w1);
-                v[i] = (one_minus_beta2 * g).mul_add(g, v[i] * beta2);
+                v[i] = fma(one_minus_beta2 * g, g, v[i] * beta2);
                 let second = match &mut vmax {
                     Some(vm) => {
                         vm[i] = vm[i].max(v[i]);

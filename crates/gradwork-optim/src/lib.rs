@@ -54,6 +54,7 @@ mod adam;
 mod checkpoint;
 mod clip;
 mod error;
+mod fma;
 mod optimizer;
 mod rmsprop;
 mod schedule;

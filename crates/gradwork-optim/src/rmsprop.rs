@@ -3,13 +3,15 @@
 //!
 //! Rounding: PyTorch's CPU kernels for `add(x, alpha)`, `addcmul` and `lerp` compute
 //! `a + s*b` in a scalar loop that the compiler fuses into one multiply-add, so the code below
-//! uses `mul_add` at exactly those places (with it SGD reproduces torch's f32 run bit for bit).
+//! uses a fused multiply-add (`crate::fma`, exactly rounded and fast) at exactly those places;
+//! with it SGD reproduces torch's f32 run bit for bit.
 
 use gradwork_nn::{Module, ParamGrads};
 use serde::{Deserialize, Serialize};
 
 use crate::adam::lerp;
 use crate::error::Result;
+use crate::fma::fma;
 use crate::optimizer::{
     check_range, kind_error, Optimizer, OptimizerConfig, OptimizerState, Slots,
 };
@@ -95,20 +97,20 @@ impl Optimizer for RmsProp {
             for i in 0..n {
                 let mut g = if c.maximize { -grad[i] } else { grad[i] };
                 if c.weight_decay != 0.0 {
-                    g = wd.mul_add(p[i], g);
+                    g = fma(wd, p[i], g);
                 }
-                v[i] = (one_minus_alpha * g).mul_add(g, v[i] * alpha);
+                v[i] = fma(one_minus_alpha * g, g, v[i] * alpha);
                 let avg = match &mut gavg {
                     Some(ga) => {
                         ga[i] = lerp(ga[i], g, one_minus_alpha);
-                        (-ga[i]).mul_add(ga[i], v[i]).sqrt()
+                        fma(-ga[i], ga[i], v[i]).sqrt()
                     }
                     None => v[i].sqrt(),
                 } + eps;
                 match &mut buf {
                     Some(b) => {
                         b[i] = b[i] * momentum + g / avg;
-                        p[i] = neg_lr.mul_add(b[i], p[i]);
+                        p[i] = fma(neg_lr, b[i], p[i]);
                     }
                     None => p[i] += neg_lr * g / avg,
                 }

@@ -3,12 +3,14 @@
 //!
 //! Rounding: PyTorch's CPU kernels for `add(x, alpha)`, `addcmul` and `lerp` compute
 //! `a + s*b` in a scalar loop that the compiler fuses into one multiply-add, so the code below
-//! uses `mul_add` at exactly those places (with it SGD reproduces torch's f32 run bit for bit).
+//! uses a fused multiply-add (`crate::fma`, exactly rounded and fast) at exactly those places;
+//! with it SGD reproduces torch's f32 run bit for bit.
 
 use gradwork_nn::{Module, ParamGrads};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{OptimError, Result};
+use crate::fma::fma;
 use crate::optimizer::{check_range, Optimizer, OptimizerConfig, OptimizerState, Slots};
 
 /// SGD hyper-parameters; `Default` is PyTorch's (with lr 0.01, since PyTorch has none).
@@ -103,22 +105,22 @@ impl Optimizer for Sgd {
             for i in 0..p.len() {
                 let mut g = if c.maximize { -grad[i] } else { grad[i] };
                 if c.weight_decay != 0.0 {
-                    g = wd.mul_add(p[i], g);
+                    g = fma(wd, p[i], g);
                 }
                 if use_momentum {
                     // PyTorch starts the buffer at the gradient itself, undamped.
                     buf[i] = if first {
                         g
                     } else {
-                        keep.mul_add(g, buf[i] * momentum)
+                        fma(keep, g, buf[i] * momentum)
                     };
                     g = if c.nesterov {
-                        momentum.mul_add(buf[i], g)
+                        fma(momentum, buf[i], g)
                     } else {
                         buf[i]
                     };
                 }
-                p[i] = neg_lr.mul_add(g, p[i]);
+                p[i] = fma(neg_lr, g, p[i]);
             }
             if use_momentum {
                 slot.put("momentum_buffer", buf);
