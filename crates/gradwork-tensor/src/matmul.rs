@@ -1,9 +1,10 @@
 //! Matrix multiplication with `torch.matmul` semantics, on `matrixmultiply::sgemm`.
 //!
 //! sgemm takes arbitrary row and column strides, so transposed operands (`a.t()`, `grad @ w^T`)
-//! cost no copy. The output is split into fixed blocks of [`MATMUL_ROW_BLOCK`] rows that run in
-//! parallel; sgemm never splits the K loop, so every output element is the same sequence of
-//! operations whatever the thread count: results are bitwise identical on 1 or 64 threads.
+//! cost no copy. The output rows are split into one piece per thread, at multiples of
+//! [`MATMUL_ROW_BLOCK`] rows, that run in parallel; sgemm never splits the K loop, so every
+//! output element is the same sequence of operations whatever the split: results are bitwise
+//! identical on 1 or 64 threads.
 
 use rayon::prelude::*;
 
@@ -69,7 +70,14 @@ fn gemm_rows(a: MatrixView, b: MatrixView, c: &mut [Elem], first_row: usize, k: 
     }
 }
 
-/// Computes one `[m, k] @ [k, n]` product into `c`, in fixed row blocks, in parallel when large.
+/// Computes one `[m, k] @ [k, n]` product into `c`, in parallel when `parallel` is set.
+///
+/// Every sgemm call packs all of B again, so the rows are cut into as few pieces as there are
+/// threads (one call, exactly like calling sgemm directly, on one thread), at multiples of
+/// [`MATMUL_ROW_BLOCK`], which is sgemm's own row block. The cut depends on the thread count but
+/// the bits do not: sgemm never splits K and runs the same micro-kernel on every tile, so each
+/// output element is the same sequence of fused multiply-adds wherever its piece starts
+/// (`tests/prop_determinism.rs` checks arbitrary row splits and pools of 1, 2, 3 and 8 threads).
 fn gemm(
     a: MatrixView,
     b: MatrixView,
@@ -79,15 +87,18 @@ fn gemm(
     n: usize,
     parallel: bool,
 ) {
-    let block = MATMUL_ROW_BLOCK * n.max(1);
-    if parallel && m > MATMUL_ROW_BLOCK {
-        c.par_chunks_mut(block)
-            .enumerate()
-            .for_each(|(i, chunk)| gemm_rows(a, b, chunk, i * MATMUL_ROW_BLOCK, k, n));
+    let pieces = if parallel {
+        rayon::current_num_threads().min(m.div_ceil(MATMUL_ROW_BLOCK))
     } else {
-        for (i, chunk) in c.chunks_mut(block).enumerate() {
-            gemm_rows(a, b, chunk, i * MATMUL_ROW_BLOCK, k, n);
-        }
+        1
+    };
+    if pieces > 1 {
+        let rows_per_piece = m.div_ceil(pieces).next_multiple_of(MATMUL_ROW_BLOCK);
+        c.par_chunks_mut(rows_per_piece * n.max(1))
+            .enumerate()
+            .for_each(|(i, piece)| gemm_rows(a, b, piece, i * rows_per_piece, k, n));
+    } else {
+        gemm_rows(a, b, c, 0, k, n);
     }
 }
 
@@ -158,6 +169,7 @@ impl Tensor {
         let (b_rs, b_cs) = (b.strides()[b.ndim() - 2], b.strides()[b.ndim() - 1]);
         let mut out = vec![0.0; batch_count * m * n];
         let parallel = batch_count * m * n * k >= PARALLEL_FLOPS;
+        let batches_in_parallel = parallel && batch_count >= rayon::current_num_threads();
         let run = |i: usize, c: &mut [Elem]| {
             let av = MatrixView {
                 data: &a.storage,
@@ -171,7 +183,8 @@ impl Tensor {
                 row_stride: b_rs,
                 col_stride: b_cs,
             };
-            gemm(av, bv, c, m, k, n, parallel);
+            // When the batches already run in parallel, each product stays whole (one sgemm).
+            gemm(av, bv, c, m, k, n, parallel && !batches_in_parallel);
         };
         if m * n > 0 {
             if parallel && batch_count > 1 {
