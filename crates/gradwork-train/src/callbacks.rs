@@ -275,7 +275,7 @@ impl Callback for LrScheduler {
 
     fn on_batch_begin(&mut self, step: u64, optimizer: &mut dyn Optimizer) -> Result<()> {
         let lr = (self.lr_at)(step);
-        optimizer.set_learning_rate(lr as _);
+        optimizer.set_learning_rate(lr);
         Ok(())
     }
 }

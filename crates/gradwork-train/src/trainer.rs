@@ -186,7 +186,7 @@ impl<M: Module> Trainer<M> {
             } else {
                 (0..train.len()).collect()
             };
-            let learning_rate = self.optimizer.learning_rate() as f64;
+            let learning_rate = self.optimizer.learning_rate();
             let mut tally = Tally::default();
             for (batch_index, rows) in order.chunks(options.batch_size).enumerate() {
                 let batch = train.select(rows)?;
