@@ -59,6 +59,8 @@ pub(crate) struct ColumnReader {
 pub(crate) struct CellContext<'a> {
     pub path: &'a Option<PathBuf>,
     pub markers: &'a [Vec<u8>],
+    /// Whether some marker parses as a plain decimal (then markers are checked before numbers).
+    pub numeric_marker: bool,
 }
 
 /// Trims ASCII spaces and tabs (not newlines: a newline inside a number means a quote went astray).
@@ -105,6 +107,16 @@ impl ColumnReader {
     /// Stores one cell of this column, read from the record starting on `line`.
     pub fn push(&mut self, raw: &[u8], line: u64, ctx: &CellContext) -> Result<()> {
         let cell = trim_cell(raw);
+        // The common case first: a plain decimal in a numeric column (unless some missing-value
+        // marker is itself a plain decimal, like -999, which must win).
+        if !ctx.numeric_marker {
+            if let Store::Numeric(values) = &mut self.store {
+                if let Some(x) = parse_f32_fast(cell) {
+                    values.push(x);
+                    return Ok(());
+                }
+            }
+        }
         if ctx.markers.iter().any(|m| m.as_slice() == cell) {
             return self.push_missing(raw, line, ctx);
         }

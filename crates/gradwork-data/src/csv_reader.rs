@@ -16,6 +16,7 @@ use crate::csv_options::{
 };
 use crate::error::{excerpt, CsvProblem, DataError, Location, Result};
 use crate::line_tracker::LineTracker;
+use crate::parse_number::parse_f32_fast;
 use crate::sklearn_csv::SklearnMetadata;
 use crate::tabular::{ColumnEncoding, SourceColumn, TabularDataset, TabularSchema, TargetEncoding};
 
@@ -150,12 +151,12 @@ impl<R: Read> Records<R> {
         let ends_with_newline = self.record.as_slice().last() == Some(&b'\n');
         self.last_line = self.csv.get_mut().last_line_before(end, ends_with_newline);
         // Quoted fields may hold newlines: the record starts that many lines earlier.
-        let inner_newlines = self
-            .record
-            .as_slice()
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count() as u64;
+        let fields = self.record.as_slice();
+        let inner_newlines = if fields.contains(&b'\n') {
+            fields.iter().filter(|&&b| b == b'\n').count() as u64
+        } else {
+            0
+        };
         Ok(Some(
             self.last_line - inner_newlines.min(self.last_line.saturating_sub(1)),
         ))
@@ -325,9 +326,11 @@ pub(crate) fn read_any<R: Read>(
         .iter()
         .map(|m| m.trim().as_bytes().to_vec())
         .collect();
+    let numeric_marker = markers.iter().any(|m| parse_f32_fast(m).is_some());
     let ctx = CellContext {
         path: &path,
         markers: &markers,
+        numeric_marker,
     };
     let width = names.len();
     let mut source_lines: Vec<u64> = Vec::new();

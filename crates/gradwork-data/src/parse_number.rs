@@ -8,9 +8,9 @@ const POWERS_OF_TEN: [f64; 23] = [
     1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
 
-/// Parses `[+-]digits[.digits]` with at most 15 significant digits, correctly rounded to `f32`.
+/// Parses `[+-]digits[.digits]` (at most 19 digits, mantissa at most 2^53), correctly rounded to `f32`.
 ///
-/// Why it is exact: the mantissa (below 1e15 < 2^53) and the power of ten are exact `f64`s, so
+/// Why it is exact: the mantissa (at most 2^53) and the power of ten are exact `f64`s, so
 /// their quotient is the correctly rounded `f64` of the decimal (IEEE division). Rounding that
 /// `f64` to `f32` gives the correctly rounded `f32` unless the `f64` sits exactly on a midpoint
 /// between two `f32`s (double rounding); that case, and values outside the normal `f32` range,
@@ -21,31 +21,30 @@ pub(crate) fn parse_f32_fast(cell: &[u8]) -> Option<f32> {
         b'+' => (false, &cell[1..]),
         _ => (false, cell),
     };
+    // Digits accumulate in a u64 (19 digits cannot overflow it); the mantissa must then be
+    // exact in f64 (at most 2^53), which is all the exactness argument needs.
     let mut mantissa: u64 = 0;
-    let mut significant = 0usize;
-    let mut fraction_digits = 0usize;
-    let mut seen_point = false;
-    let mut seen_digit = false;
-    for &b in digits {
-        match b {
-            b'0'..=b'9' => {
-                seen_digit = true;
-                if mantissa != 0 || b != b'0' {
-                    significant += 1;
-                }
-                mantissa = mantissa * 10 + u64::from(b - b'0');
-                if seen_point {
-                    fraction_digits += 1;
-                }
-                if significant > 15 || fraction_digits > 22 {
-                    return None;
-                }
-            }
-            b'.' if !seen_point => seen_point = true,
-            _ => return None,
-        }
+    let mut i = 0;
+    while i < digits.len() && digits[i].is_ascii_digit() {
+        mantissa = mantissa.wrapping_mul(10) + u64::from(digits[i] - b'0');
+        i += 1;
     }
-    if !seen_digit {
+    let integer_digits = i;
+    let mut fraction_digits = 0;
+    if i < digits.len() && digits[i] == b'.' {
+        i += 1;
+        let start = i;
+        while i < digits.len() && digits[i].is_ascii_digit() {
+            mantissa = mantissa.wrapping_mul(10) + u64::from(digits[i] - b'0');
+            i += 1;
+        }
+        fraction_digits = i - start;
+    }
+    let total_digits = integer_digits + fraction_digits;
+    if i != digits.len() || total_digits == 0 || total_digits > 19 || fraction_digits > 22 {
+        return None;
+    }
+    if mantissa > 1 << 53 {
         return None;
     }
     let magnitude = mantissa as f64 / POWERS_OF_TEN[fraction_digits];

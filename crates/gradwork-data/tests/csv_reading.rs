@@ -204,6 +204,57 @@ fn kept_missing_values_are_imputed_with_training_statistics_only() {
 }
 
 #[test]
+fn a_numeric_missing_marker_wins_over_the_number() {
+    let options = CsvOptions {
+        missing_markers: vec!["-999".into(), "".into()],
+        missing: MissingPolicy::Keep,
+        ..Default::default()
+    };
+    let table = read("a,y\n-999,0\n-999.5,1\n", &options).unwrap();
+    let x = table.features.to_vec();
+    assert!(x[0].is_nan(), "-999 is a marker");
+    assert_eq!(x[1], -999.5);
+    let strict = CsvOptions {
+        missing_markers: vec!["-999".into()],
+        ..Default::default()
+    };
+    let err = read("a,y\n1,0\n-999,1\n", &strict).unwrap_err().to_string();
+    assert!(
+        err.contains("column 1 (\"a\"): 1 missing, first at line 3"),
+        "{err}"
+    );
+}
+
+#[test]
+fn decimals_read_bit_for_bit_like_str_parse() {
+    let cells = [
+        "0.1",
+        "-99.123456",
+        "16777217",
+        "3.4028235e38",
+        "1e-7",
+        "123456.789012",
+        "+7",
+        "-0",
+    ];
+    let text: String = std::iter::once("a,y\n".to_string())
+        .chain(cells.iter().map(|c| format!("{c},0\n")))
+        .collect();
+    let table = read(&text, &CsvOptions::default()).unwrap();
+    let got: Vec<u32> = table
+        .features
+        .to_vec()
+        .iter()
+        .map(|x| x.to_bits())
+        .collect();
+    let expected: Vec<u32> = cells
+        .iter()
+        .map(|c| c.parse::<f32>().unwrap().to_bits())
+        .collect();
+    assert_eq!(got, expected);
+}
+
+#[test]
 fn gzipped_csv_is_read_transparently() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("data.csv.gz");
