@@ -1,7 +1,9 @@
 //! The determinism contract (docs/determinism.md): the same inputs give bitwise-identical results
-//! in rayon pools of 1, 2, 3 and 8 threads. Sizes are chosen above every parallel threshold
-//! (`par::PARALLEL_THRESHOLD`, matmul's flop threshold, more than one `MATMUL_ROW_BLOCK` of
-//! rows), so the multi-threaded pools really split the work.
+//! in rayon pools of 1, 2, 3 and 8 threads, for matmul, every reduction and normalisation,
+//! elementwise ops, and the conv2d / pooling kernels with their backward kernels. Sizes are
+//! chosen above every parallel threshold (`par::PARALLEL_THRESHOLD`, matmul's flop threshold,
+//! more than one `MATMUL_ROW_BLOCK` of rows, more than one `CONV_BATCH_BLOCK` of images), so the
+//! multi-threaded pools really split the work.
 
 mod common;
 
@@ -9,7 +11,7 @@ use std::sync::OnceLock;
 
 use common::{bits, make_operand, Recipe};
 use gradwork_tensor::par::{MATMUL_ROW_BLOCK, PARALLEL_THRESHOLD};
-use gradwork_tensor::{Rng, Tensor};
+use gradwork_tensor::{Conv2dOptions, Pool2dOptions, Rng, Tensor, CONV_BATCH_BLOCK};
 use proptest::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
 
@@ -59,7 +61,11 @@ fn named(name: impl Into<String>, t: &Tensor) -> (String, Vec<u32>) {
 }
 
 fn indices(name: impl Into<String>, v: Vec<usize>) -> (String, Vec<u32>) {
-    (name.into(), v.into_iter().map(|i| i as u32).collect())
+    indices_of(name, &v)
+}
+
+fn indices_of(name: impl Into<String>, v: &[usize]) -> (String, Vec<u32>) {
+    (name.into(), v.iter().map(|&i| i as u32).collect())
 }
 
 /// Every reduction and normalisation over every axis of `x`, plus the whole-tensor sums.
@@ -225,7 +231,65 @@ proptest! {
     }
 }
 
-// TODO(conv): conv.rs / pool.rs are landing separately. When they are in the tree, add here:
-// conv2d forward (with and without bias, stride/padding/dilation/groups, a batch larger than
-// CONV_BATCH_BLOCK), conv2d_backward_input, conv2d_backward_weight, max_pool2d_with_indices,
-// avg_pool2d and both pool backwards, each compared with `assert_same_bits_in_every_pool`.
+proptest! {
+    #![proptest_config(common::proptest_config(3))]
+
+    #[test]
+    fn conv_and_pool_kernels_are_bitwise_identical_on_1_2_3_and_8_threads(
+        batch in (CONV_BATCH_BLOCK + 1)..=(3 * CONV_BATCH_BLOCK),
+        groups in 1..=2usize,
+        stride in 1..=2usize,
+        padding in 0..=1usize,
+        dilation in 1..=2usize,
+        layout in 0u8..3,
+        seed in any::<u64>(),
+    ) {
+        // More images than one CONV_BATCH_BLOCK, so the batch blocks run in parallel and the
+        // weight gradient folds several block partials.
+        let mut rng = Rng::seed_from(seed);
+        let (channels, out_channels, side) = (4, 6, 12);
+        let x = big_operand(&[batch, channels, side, side], layout, &mut rng);
+        let w = big_operand(&[out_channels, channels / groups, 3, 3], layout, &mut rng);
+        let bias = big_operand(&[out_channels], 0, &mut rng);
+        let options = Conv2dOptions {
+            stride: (stride, stride),
+            padding: (padding, padding),
+            dilation: (dilation, dilation),
+            groups,
+        };
+        let y = x.conv2d(&w, Some(&bias), &options);
+        let dy = big_operand(y.shape(), 0, &mut rng);
+        let max_options = Pool2dOptions::new((3, 3)).with_stride((2, 2)).with_padding((1, 1));
+        let avg_options = Pool2dOptions::new((2, 2)).with_count_include_pad(false);
+        let pooled_shape = x.max_pool2d(&max_options).shape().to_vec();
+        let dp = big_operand(&pooled_shape, 0, &mut rng);
+        let avg_shape = x.avg_pool2d(&avg_options).shape().to_vec();
+        let da = big_operand(&avg_shape, 0, &mut rng);
+        assert_same_bits_in_every_pool("conv and pool", || {
+            let (pooled, indices) = x.max_pool2d_with_indices(&max_options);
+            vec![
+                named("conv2d", &x.conv2d(&w, Some(&bias), &options)),
+                named("conv2d no bias", &x.conv2d(&w, None, &options)),
+                named(
+                    "conv2d_backward_input",
+                    &Tensor::conv2d_backward_input(&dy, &w, x.shape(), &options),
+                ),
+                named(
+                    "conv2d_backward_weight",
+                    &Tensor::conv2d_backward_weight(&dy, &x, w.shape(), &options),
+                ),
+                named("max_pool2d", &pooled),
+                indices_of("max_pool2d indices", &indices),
+                named(
+                    "max_pool2d_backward",
+                    &Tensor::max_pool2d_backward(&dp, &indices, x.shape()),
+                ),
+                named("avg_pool2d", &x.avg_pool2d(&avg_options)),
+                named(
+                    "avg_pool2d_backward",
+                    &Tensor::avg_pool2d_backward(&da, x.shape(), &avg_options),
+                ),
+            ]
+        });
+    }
+}
