@@ -33,6 +33,7 @@ pub mod ensemble;
 mod error;
 pub mod init;
 pub mod layers;
+pub mod losses;
 mod module;
 mod param;
 pub mod prune;

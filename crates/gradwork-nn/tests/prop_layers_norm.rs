@@ -179,3 +179,37 @@ fn batch_norm_running_var_uses_the_unbiased_batch_variance() {
         "one value per channel cannot be normalised"
     );
 }
+
+#[test]
+fn batch_norm1d_on_sequences_takes_statistics_over_batch_and_length() {
+    let (n, c, l) = (3, 2, 4);
+    let x = normal(&[n, c, l], 11);
+    let values = x.to_vec();
+    let mut bn = BatchNorm1d::new(c);
+    let graph = gradwork_autodiff::Graph::new();
+    let mut cx = gradwork_nn::Ctx::train(&graph, Rng::seed_from(0));
+    let y = bn
+        .forward(&mut cx, &gradwork_autodiff::Var::constant(x))
+        .unwrap()
+        .into_value()
+        .to_vec();
+    for channel in 0..c {
+        // A naive f64 reference over the N * L values of this channel.
+        let at = |b: usize, t: usize| b * c * l + channel * l + t;
+        let xs: Vec<f64> = (0..n)
+            .flat_map(|b| (0..l).map(move |t| (b, t)))
+            .map(|(b, t)| values[at(b, t)] as f64)
+            .collect();
+        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        let var = xs.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / xs.len() as f64;
+        for b in 0..n {
+            for t in 0..l {
+                let expected = (values[at(b, t)] as f64 - mean) / (var + 1e-5).sqrt();
+                assert!((y[at(b, t)] as f64 - expected).abs() < 1e-5);
+            }
+        }
+        let unbiased = var * xs.len() as f64 / (xs.len() - 1) as f64;
+        let running_var = bn.state.running_var.to_vec()[channel] as f64;
+        assert!((running_var - (0.9 + 0.1 * unbiased)).abs() < 1e-6);
+    }
+}
