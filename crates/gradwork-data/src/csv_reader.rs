@@ -1,24 +1,21 @@
 //! Streaming CSV reading: one record at a time through the `csv` crate (the file is never held as
 //! text), each selected cell parsed straight into its column's store.
 
-use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use csv::ByteRecord;
-use flate2::read::MultiGzDecoder;
-use gradwork_tensor::Tensor;
 
-use crate::csv_columns::{CellContext, ColumnReader, Store, MISSING_CODE};
+use crate::csv_assemble::assemble;
+use crate::csv_columns::{CellContext, ColumnReader, Store};
 use crate::csv_options::{
-    CategoricalColumns, CategoricalEncoding, ColumnRef, CsvOptions, MissingPolicy, TargetColumn,
-    TargetKind,
+    CategoricalColumns, ColumnRef, CsvOptions, MissingPolicy, TargetColumn, TargetKind,
 };
-use crate::error::{excerpt, CsvProblem, DataError, Location, Result};
-use crate::line_tracker::LineTracker;
+use crate::csv_records::{csv_error, open_file, Records};
+use crate::error::{CsvProblem, DataError, Result};
 use crate::parse_number::parse_f32_fast;
 use crate::sklearn_csv::SklearnMetadata;
-use crate::tabular::{ColumnEncoding, SourceColumn, TabularDataset, TabularSchema, TargetEncoding};
+use crate::tabular::{ColumnEncoding, TabularDataset, TabularSchema, TargetEncoding};
 
 /// Reads a delimited text file (gzip-compressed when the name ends in `.gz`) into a table.
 ///
@@ -81,111 +78,6 @@ pub(crate) enum Fitting<'a> {
     Schema(&'a TabularSchema),
     /// scikit-learn's bundled CSV: the first record is metadata naming the classes.
     Sklearn,
-}
-
-/// Opens `path`, decompressing on the fly when its name ends in `.gz`.
-pub(crate) fn open_file(path: &Path) -> Result<Box<dyn Read>> {
-    let file = File::open(path).map_err(|source| DataError::Io {
-        path: Some(path.to_path_buf()),
-        source,
-    })?;
-    let buffered = BufReader::with_capacity(1 << 16, file);
-    if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
-    {
-        Ok(Box::new(MultiGzDecoder::new(buffered)))
-    } else {
-        Ok(Box::new(buffered))
-    }
-}
-
-/// The records of a CSV stream, each with the exact line it starts on.
-struct Records<R: Read> {
-    csv: csv::Reader<LineTracker<R>>,
-    record: ByteRecord,
-    path: Option<PathBuf>,
-    /// The last line of the last record read (0 before the first).
-    last_line: u64,
-}
-
-impl<R: Read> Records<R> {
-    fn new(reader: R, delimiter: u8, path: Option<PathBuf>) -> Self {
-        let csv = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true) // ragged rows are reported by us, with the line and column
-            .delimiter(delimiter)
-            .buffer_capacity(1 << 16)
-            .from_reader(LineTracker::new(reader));
-        Records {
-            csv,
-            record: ByteRecord::new(),
-            path,
-            last_line: 0,
-        }
-    }
-
-    /// Reads the next record; returns the 1-based line it starts on, or `None` at the end.
-    fn next(&mut self) -> Result<Option<u64>> {
-        let more = self.csv.read_byte_record(&mut self.record).map_err(|e| {
-            let line = self.last_line + 1;
-            match e.into_kind() {
-                csv::ErrorKind::Io(source) => DataError::Io {
-                    path: self.path.clone(),
-                    source,
-                },
-                other => csv_error(
-                    &self.path,
-                    line,
-                    Some(1),
-                    None,
-                    CsvProblem::Malformed(format!("{other:?}")),
-                    b"",
-                ),
-            }
-        })?;
-        if !more {
-            return Ok(None);
-        }
-        let end = self.csv.position().byte();
-        let ends_with_newline = self.record.as_slice().last() == Some(&b'\n');
-        self.last_line = self.csv.get_mut().last_line_before(end, ends_with_newline);
-        // Quoted fields may hold newlines: the record starts that many lines earlier.
-        let fields = self.record.as_slice();
-        let inner_newlines = if fields.contains(&b'\n') {
-            fields.iter().filter(|&&b| b == b'\n').count() as u64
-        } else {
-            0
-        };
-        Ok(Some(
-            self.last_line - inner_newlines.min(self.last_line.saturating_sub(1)),
-        ))
-    }
-
-    /// The line after the last record (where a missing record would have been).
-    fn next_line(&self) -> u64 {
-        self.last_line + 1
-    }
-}
-
-fn csv_error(
-    path: &Option<PathBuf>,
-    line: u64,
-    column: Option<usize>,
-    column_name: Option<String>,
-    problem: CsvProblem,
-    text: &[u8],
-) -> DataError {
-    DataError::Csv {
-        location: Box::new(Location {
-            path: path.clone(),
-            line,
-            column,
-            column_name,
-        }),
-        problem,
-        text: excerpt(text),
-    }
 }
 
 /// The column names of a header record: trimmed, BOM-stripped, unique, `column_<i>` when empty.
@@ -525,181 +417,4 @@ fn target_reader(
     };
     reader.refuse_missing = true;
     Ok(reader)
-}
-
-/// Builds the row-major feature matrix, the targets and the schema from the column stores.
-fn assemble(
-    columns: Vec<ColumnReader>,
-    target: Option<ColumnReader>,
-    source_lines: Vec<u64>,
-    encoding: CategoricalEncoding,
-    fitting: &Fitting,
-    metadata: Option<&SklearnMetadata>,
-) -> Result<TabularDataset> {
-    let n = source_lines.len();
-    let mut blocks: Vec<(SourceColumn, Block)> = Vec::with_capacity(columns.len());
-    for (k, mut column) in columns.into_iter().enumerate() {
-        let name = column.name.clone();
-        match column.finish_text() {
-            Some((categories, codes)) => {
-                let encoding = match fitting {
-                    Fitting::Schema(schema) => match &schema.columns[k].encoding {
-                        ColumnEncoding::Categorical { encoding, .. } => *encoding,
-                        ColumnEncoding::Numeric => encoding,
-                    },
-                    _ => encoding,
-                };
-                let width = if encoding == CategoricalEncoding::OneHot {
-                    categories.len()
-                } else {
-                    1
-                };
-                let source = SourceColumn {
-                    name,
-                    encoding: ColumnEncoding::Categorical {
-                        categories,
-                        encoding,
-                    },
-                };
-                blocks.push((
-                    source,
-                    Block::Codes {
-                        codes,
-                        width,
-                        one_hot: encoding == CategoricalEncoding::OneHot,
-                    },
-                ));
-            }
-            None => {
-                let Store::Numeric(values) = column.store else {
-                    unreachable!("finish_text returns None only for numbers")
-                };
-                blocks.push((
-                    SourceColumn {
-                        name,
-                        encoding: ColumnEncoding::Numeric,
-                    },
-                    Block::Numbers(values),
-                ));
-            }
-        }
-    }
-    let d: usize = blocks.iter().map(|(_, b)| b.width()).sum();
-    let mut data = vec![0.0f32; n * d];
-    let mut offset = 0;
-    for (_, block) in &blocks {
-        block.write(&mut data, n, d, offset);
-        offset += block.width();
-    }
-    let schema_columns: Vec<SourceColumn> = blocks.into_iter().map(|(s, _)| s).collect();
-
-    let (targets, class_indices, class_names, target_schema) = match target {
-        None => (None, None, None, None),
-        Some(mut column) => {
-            let name = column.name.clone();
-            if let Some((categories, codes)) = column.finish_text() {
-                let indices: Vec<usize> = codes.iter().map(|&c| c as usize).collect();
-                debug_assert!(codes.iter().all(|&c| c != MISSING_CODE));
-                let values: Vec<f32> = indices.iter().map(|&i| i as f32).collect();
-                let names = categories.names().to_vec();
-                (
-                    Some(Tensor::try_from_vec(values, &[n])?),
-                    Some(indices),
-                    Some(names),
-                    Some((name, TargetEncoding::Classes(categories))),
-                )
-            } else {
-                match column.store {
-                    Store::ClassIndex { indices, .. } => {
-                        let names = metadata
-                            .map(|m| m.class_names.clone())
-                            .or_else(|| match fitting {
-                                Fitting::Schema(schema) => {
-                                    match schema.target.as_ref().map(|t| &t.1) {
-                                        Some(TargetEncoding::ClassIndices(names)) => {
-                                            Some(names.clone())
-                                        }
-                                        _ => None,
-                                    }
-                                }
-                                _ => None,
-                            })
-                            .unwrap_or_default();
-                        let values: Vec<f32> = indices.iter().map(|&i| i as f32).collect();
-                        (
-                            Some(Tensor::try_from_vec(values, &[n])?),
-                            Some(indices),
-                            Some(names.clone()),
-                            Some((name, TargetEncoding::ClassIndices(names))),
-                        )
-                    }
-                    Store::Numeric(values) => (
-                        Some(Tensor::try_from_vec(values, &[n])?),
-                        None,
-                        None,
-                        Some((name, TargetEncoding::Numeric)),
-                    ),
-                    _ => unreachable!("text stores were finished above"),
-                }
-            }
-        }
-    };
-    let schema = TabularSchema {
-        columns: schema_columns,
-        target: target_schema,
-    };
-    Ok(TabularDataset {
-        features: Tensor::try_from_vec(data, &[n, d])?,
-        targets,
-        class_indices,
-        feature_names: schema.feature_names(),
-        target_name: schema.target.as_ref().map(|t| t.0.clone()),
-        class_names,
-        source_lines,
-        schema,
-    })
-}
-
-/// One source column's finished values.
-enum Block {
-    Numbers(Vec<f32>),
-    Codes {
-        codes: Vec<u32>,
-        width: usize,
-        one_hot: bool,
-    },
-}
-
-impl Block {
-    fn width(&self) -> usize {
-        match self {
-            Block::Numbers(_) => 1,
-            Block::Codes { width, .. } => *width,
-        }
-    }
-
-    /// Writes this block into columns `offset..offset + width` of the `[n, d]` row-major matrix.
-    fn write(&self, data: &mut [f32], n: usize, d: usize, offset: usize) {
-        match self {
-            Block::Numbers(values) => {
-                for i in 0..n {
-                    data[i * d + offset] = values[i];
-                }
-            }
-            Block::Codes {
-                codes,
-                width,
-                one_hot,
-            } => {
-                for (i, &code) in codes.iter().enumerate() {
-                    let row = &mut data[i * d + offset..i * d + offset + width];
-                    match (code, one_hot) {
-                        (MISSING_CODE, _) => row.fill(f32::NAN),
-                        (code, true) => row[code as usize] = 1.0,
-                        (code, false) => row[0] = code as f32,
-                    }
-                }
-            }
-        }
-    }
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use gradwork_tensor::Tensor;
 
-use crate::csv_reader::open_file;
+use crate::csv_records::open_file;
 use crate::error::{DataError, Result};
 
 /// The IDX type code of unsigned bytes, the only element type of the MNIST family.

@@ -48,9 +48,11 @@
 //! | [`DataError`] | the one error type: line, column and text for every CSV problem |
 
 mod categories;
+mod csv_assemble;
 mod csv_columns;
 mod csv_options;
 mod csv_reader;
+mod csv_records;
 mod error;
 mod idx;
 mod impute;

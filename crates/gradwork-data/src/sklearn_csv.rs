@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use csv::ByteRecord;
 
 use crate::csv_options::{CsvOptions, TargetColumn};
-use crate::csv_reader::{open_file, read_any, Fitting};
+use crate::csv_reader::{read_any, Fitting};
+use crate::csv_records::open_file;
 use crate::error::{excerpt, CsvProblem, DataError, Location, Result};
 use crate::tabular::TabularDataset;
 

@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::csv_reader::open_file;
+use crate::csv_records::open_file;
 use crate::error::{excerpt, CsvProblem, DataError, Location, Result};
 use crate::text::Vocabulary;
 
