@@ -69,10 +69,16 @@ pub(crate) fn assemble(
     }
     let d: usize = blocks.iter().map(|(_, b)| b.width()).sum();
     let mut data = vec![0.0f32; n * d];
-    let mut offset = 0;
-    for (_, block) in &blocks {
-        block.write(&mut data, n, d, offset);
-        offset += block.width();
+    // Row by row: each output row is written once while every column is read in order, rather
+    // than one strided pass over the whole matrix per column.
+    if d > 0 {
+        for (i, row) in data.chunks_exact_mut(d).enumerate() {
+            let mut offset = 0;
+            for (_, block) in &blocks {
+                block.write_row(i, row, offset);
+                offset += block.width();
+            }
+        }
     }
     let schema_columns: Vec<SourceColumn> = blocks.into_iter().map(|(s, _)| s).collect();
 
@@ -161,26 +167,20 @@ impl Block {
         }
     }
 
-    /// Writes this block into columns `offset..offset + width` of the `[n, d]` row-major matrix.
-    fn write(&self, data: &mut [f32], n: usize, d: usize, offset: usize) {
+    /// Writes row `i` of this block into `row[offset..offset + width]`.
+    fn write_row(&self, i: usize, row: &mut [f32], offset: usize) {
         match self {
-            Block::Numbers(values) => {
-                for i in 0..n {
-                    data[i * d + offset] = values[i];
-                }
-            }
+            Block::Numbers(values) => row[offset] = values[i],
             Block::Codes {
                 codes,
                 width,
                 one_hot,
             } => {
-                for (i, &code) in codes.iter().enumerate() {
-                    let row = &mut data[i * d + offset..i * d + offset + width];
-                    match (code, one_hot) {
-                        (MISSING_CODE, _) => row.fill(f32::NAN),
-                        (code, true) => row[code as usize] = 1.0,
-                        (code, false) => row[0] = code as f32,
-                    }
+                let cells = &mut row[offset..offset + width];
+                match (codes[i], one_hot) {
+                    (MISSING_CODE, _) => cells.fill(f32::NAN),
+                    (code, true) => cells[code as usize] = 1.0,
+                    (code, false) => cells[0] = code as f32,
                 }
             }
         }
