@@ -1,6 +1,7 @@
-//! The losses `fit` can optimise, computed from the model output and the batch targets.
+//! The losses `fit` can optimise, computed from the model output and the batch targets with the
+//! fused, numerically stable losses of `gradwork-nn`.
 
-use gradwork_autodiff::Var;
+use gradwork_autodiff::{Reduction, Var};
 use gradwork_tensor::Tensor;
 
 use crate::dataset::Targets;
@@ -70,57 +71,35 @@ impl Loss {
             }
             Ok(t)
         };
-        let n = output.shape().first().copied().unwrap_or(1).max(1) as f32;
+        use gradwork_nn::losses as nn_loss;
+        let mean = Reduction::Mean;
         Ok(match self {
             Loss::SparseCategoricalCrossEntropy => {
                 let Targets::Classes(classes) = targets else {
                     return Err(TrainError::Data(
-                        "sparse categorical cross-entropy needs class indices".into(),
+                        "sparse categorical cross-entropy needs class indices (Targets::Classes)"
+                            .into(),
                     ));
                 };
-                let c = output.shape().get(1).copied().unwrap_or(0);
-                let one_hot = Tensor::try_one_hot(classes, c)?;
-                output
-                    .try_log_softmax(1)?
-                    .mul(&Var::constant(one_hot))
-                    .sum_all()
-                    .mul_scalar(-1.0 / n)
+                nn_loss::sparse_categorical_cross_entropy(output, classes, mean)?
             }
-            Loss::CategoricalCrossEntropy => {
-                let t = value_targets("categorical cross-entropy")?;
-                output
-                    .try_log_softmax(1)?
-                    .mul(&Var::constant(t))
-                    .sum_all()
-                    .mul_scalar(-1.0 / n)
-            }
-            Loss::BinaryCrossEntropy => {
-                let t = value_targets("binary cross-entropy")?;
-                let one_minus_t = Var::constant(t.map(|v| 1.0 - v));
-                let t = Var::constant(t);
-                // Logs clamped at -100, as PyTorch, so a saturated probability costs 100, not inf.
-                let log_p = output.ln().maximum(&Var::constant(Tensor::scalar(-100.0)));
-                let log_1mp = output
-                    .neg()
-                    .add_scalar(1.0)
-                    .ln()
-                    .maximum(&Var::constant(Tensor::scalar(-100.0)));
-                (t.mul(&log_p) + one_minus_t.mul(&log_1mp)).mean_all().neg()
-            }
-            Loss::BinaryCrossEntropyWithLogits => {
-                let t = Var::constant(value_targets("binary cross-entropy")?);
-                // max(x, 0) - x t + log(1 + exp(-|x|)): never overflows.
-                let softplus = output.abs().neg().exp().add_scalar(1.0).ln();
-                (output.relu() - output.mul(&t) + softplus).mean_all()
-            }
-            Loss::MeanSquaredError => {
-                let t = Var::constant(value_targets("mse")?);
-                output.sub(&t).square().mean_all()
-            }
-            Loss::MeanAbsoluteError => {
-                let t = Var::constant(value_targets("mae")?);
-                output.sub(&t).abs().mean_all()
-            }
+            Loss::CategoricalCrossEntropy => nn_loss::categorical_cross_entropy(
+                output,
+                &value_targets("categorical cross-entropy")?,
+                mean,
+            )?,
+            Loss::BinaryCrossEntropy => nn_loss::binary_cross_entropy(
+                output,
+                &value_targets("binary cross-entropy")?,
+                mean,
+            )?,
+            Loss::BinaryCrossEntropyWithLogits => nn_loss::binary_cross_entropy_with_logits(
+                output,
+                &value_targets("binary cross-entropy")?,
+                mean,
+            )?,
+            Loss::MeanSquaredError => nn_loss::mse(output, &value_targets("mse")?, mean)?,
+            Loss::MeanAbsoluteError => nn_loss::mae(output, &value_targets("mae")?, mean)?,
         })
     }
 }
