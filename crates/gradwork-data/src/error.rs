@@ -29,14 +29,12 @@ impl fmt::Display for Location {
         if let Some(path) = &self.path {
             write!(f, "{}: ", path.display())?;
         }
-        write!(f, "line {}, column", self.line)?;
-        if let Some(column) = self.column {
-            write!(f, " {column}")?;
-        }
-        match (&self.column_name, self.column) {
-            (Some(name), Some(_)) => write!(f, " ({name:?})")?,
-            (Some(name), None) => write!(f, " {name:?}")?,
-            _ => {}
+        write!(f, "line {}", self.line)?;
+        match (self.column, &self.column_name) {
+            (Some(column), Some(name)) => write!(f, ", column {column} ({name:?})")?,
+            (Some(column), None) => write!(f, ", column {column}")?,
+            (None, Some(name)) => write!(f, ", column {name:?}")?,
+            (None, None) => {}
         }
         Ok(())
     }
