@@ -171,6 +171,12 @@ fn different_epochs_get_different_orders() {
     )
     .unwrap();
     assert_ne!(loader.epoch_order(0), loader.epoch_order(1));
+    // The documented derivation: seed -> SHUFFLE_STREAM -> epoch.
+    let expected = gradwork_tensor::Rng::seed_from(0)
+        .fork(gradwork_data::SHUFFLE_STREAM)
+        .fork(1)
+        .permutation(50);
+    assert_eq!(loader.epoch_order(1), expected);
     let unshuffled = DataLoader::new(
         Tensor::zeros(&[5, 1]),
         None,
