@@ -101,6 +101,30 @@ struct Tally {
 
 /// Trains a model with an optimizer and a loss (Keras' compiled model).
 ///
+/// ```
+/// use gradwork_nn::{activations::Relu, layers::Linear, Sequential};
+/// use gradwork_optim::{Adam, AdamConfig};
+/// use gradwork_tensor::{Rng, Tensor};
+/// use gradwork_train::{Dataset, FitOptions, Loss, MetricKind, Targets, Trainer, Validation};
+///
+/// // y = 1 when x0 + x1 > 0.
+/// let mut rng = Rng::seed_from(1);
+/// let x = Tensor::rand_uniform(&[200, 2], -1.0, 1.0, &mut rng);
+/// let y: Vec<usize> = x.sum(1, false).to_vec().iter().map(|&s| (s > 0.0) as usize).collect();
+/// let data = Dataset::new(x, Targets::Classes(y)).unwrap();
+///
+/// let model = Sequential::new()
+///     .push(Linear::new(2, 8, &mut rng))
+///     .push(Relu)
+///     .push(Linear::new(8, 2, &mut rng));
+/// let adam = Adam::new(AdamConfig { lr: 0.02, ..AdamConfig::adam() }).unwrap();
+/// let mut trainer = Trainer::new(model, Box::new(adam), Loss::SparseCategoricalCrossEntropy)
+///     .with_metric(MetricKind::Accuracy);
+/// let options = FitOptions { epochs: 20, batch_size: 16, validation: Validation::Fraction(0.2), seed: 7, ..FitOptions::default() };
+/// let history = trainer.fit(&data, options).unwrap();
+/// assert!(history.last().unwrap().get("val_accuracy").unwrap() > 0.9);
+/// ```
+///
 /// The PyTorch-style manual loop (Graph, Ctx, forward, backward, `optimizer.step`) stays a
 /// first-class way to train; `Trainer` is that loop with batching, validation, metrics and
 /// callbacks around it.
