@@ -1,4 +1,36 @@
 //! `Conv2d`: 2-D cross-correlation over NCHW images (PyTorch's `nn.Conv2d`, Keras' `Conv2D`).
+//!
+//! The Keras MNIST CNN of the source articles, one training step:
+//!
+//! ```
+//! use gradwork_autodiff::{Graph, Var};
+//! use gradwork_nn::activations::Relu;
+//! use gradwork_nn::layers::{Conv2d, Dropout, Flatten, Linear, MaxPool2d};
+//! use gradwork_nn::losses::{sparse_categorical_cross_entropy, Reduction};
+//! use gradwork_nn::{Ctx, Module, Sequential};
+//! use gradwork_tensor::{Rng, Tensor};
+//!
+//! let mut rng = Rng::seed_from(0);
+//! let mut model = Sequential::new()
+//!     .push(Conv2d::new(1, 32, (3, 3), &mut rng).unwrap())
+//!     .push(Relu)
+//!     .push(MaxPool2d::new((2, 2)))
+//!     .push(Conv2d::new(32, 64, (3, 3), &mut rng).unwrap())
+//!     .push(Relu)
+//!     .push(MaxPool2d::new((2, 2)))
+//!     .push(Flatten::default())
+//!     .push(Dropout::new(0.5).unwrap())
+//!     .push(Linear::new(64 * 5 * 5, 10, &mut rng));
+//! assert_eq!(model.num_params(), 320 + 18_496 + 16_010); // Keras' model.summary() total
+//! let graph = Graph::new();
+//! let mut cx = Ctx::train(&graph, rng.fork(1));
+//! let images = Var::constant(Tensor::rand_uniform(&[2, 1, 28, 28], 0.0, 1.0, &mut rng));
+//! let logits = model.forward(&mut cx, &images).unwrap();
+//! assert_eq!(logits.shape(), &[2, 10]);
+//! let loss = sparse_categorical_cross_entropy(&logits, &[3, 7], Reduction::Mean).unwrap();
+//! let grads = cx.param_grads(&graph.backward(&loss).unwrap());
+//! assert_eq!(grads.len(), 6); // two kernels, two conv biases, the dense weight and bias
+//! ```
 
 use gradwork_autodiff::Var;
 use gradwork_tensor::{Conv2dOptions, Rng};
