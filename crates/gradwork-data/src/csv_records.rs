@@ -10,22 +10,24 @@ use flate2::read::MultiGzDecoder;
 
 use crate::error::{excerpt, CsvProblem, DataError, Location, Result};
 use crate::line_tracker::LineTracker;
+use crate::prefetch::PrefetchReader;
 
-/// Opens `path`, decompressing on the fly when its name ends in `.gz`.
+/// Opens `path`, decompressing on the fly when its name ends in `.gz`; the reading and the
+/// decompression run on a helper thread (see [`PrefetchReader`]).
 pub(crate) fn open_file(path: &Path) -> Result<Box<dyn Read>> {
     let file = File::open(path).map_err(|source| DataError::Io {
         path: Some(path.to_path_buf()),
         source,
     })?;
-    let buffered = BufReader::with_capacity(1 << 16, file);
-    if path
+    let is_gzip = path
         .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
-    {
-        Ok(Box::new(MultiGzDecoder::new(buffered)))
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
+    let inner: Box<dyn Read + Send> = if is_gzip {
+        Box::new(MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file)))
     } else {
-        Ok(Box::new(buffered))
-    }
+        Box::new(file)
+    };
+    Ok(Box::new(PrefetchReader::spawn(inner)))
 }
 
 /// The records of a CSV stream, each with the exact line it starts on.

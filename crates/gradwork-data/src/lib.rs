@@ -60,6 +60,7 @@ mod kfold;
 mod line_tracker;
 mod loader;
 mod parse_number;
+mod prefetch;
 mod scaler;
 mod sklearn_csv;
 mod split;
