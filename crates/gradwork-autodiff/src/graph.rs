@@ -7,6 +7,7 @@ use std::rc::Rc;
 use gradwork_tensor::Tensor;
 
 use crate::error::{AutodiffError, Phase, Result};
+use crate::small::SmallList;
 use crate::var::Var;
 
 /// The gradient rule of one recorded op.
@@ -42,11 +43,12 @@ impl NodeId {
 
 pub(crate) struct Node {
     pub(crate) name: &'static str,
-    /// One entry per op input; `None` where that input was not tracked.
-    pub(crate) inputs: Vec<Option<NodeId>>,
+    /// One entry per op input; `None` where that input was not tracked. Taken (emptied) when
+    /// the node's backward runs.
+    pub(crate) inputs: SmallList<Option<NodeId>, 3>,
     /// `None` for leaves, and for ops whose backward already ran.
     pub(crate) backward: Option<Box<dyn Backward>>,
-    pub(crate) shape: Vec<usize>,
+    pub(crate) shape: SmallList<usize, 4>,
     /// The shapes of all inputs (tracked or not), kept only in anomaly mode to name them in
     /// reports; `None` otherwise, so ordinary recording allocates nothing for it.
     pub(crate) input_shapes: Option<Vec<Vec<usize>>>,
@@ -102,9 +104,9 @@ impl Graph {
     pub fn leaf(&self, value: Tensor) -> Var {
         let id = self.push(Node {
             name: "leaf",
-            inputs: Vec::new(),
+            inputs: SmallList::default(),
             backward: None,
-            shape: value.shape().to_vec(),
+            shape: SmallList::from_slice(value.shape()),
             input_shapes: None,
         });
         Var::tracked(value, self.clone(), id)
@@ -182,20 +184,33 @@ impl Graph {
             let Some(grad) = grads[index].take() else {
                 continue; // the loss does not depend on this node
             };
-            let needs: Vec<bool> = node.inputs.iter().map(Option::is_some).collect();
             let name = node.name;
-            let inputs = node.inputs.clone();
-            let input_grads = backward.backward(&grad, &needs)?;
+            // The node is done after this: take its inputs rather than copy them.
+            let inputs = std::mem::take(&mut node.inputs);
+            let inputs = inputs.as_slice();
+            let mut needs_inline = [false; 8];
+            let needs_heap: Vec<bool>;
+            let needs: &[bool] = if inputs.len() <= needs_inline.len() {
+                for (need, input) in needs_inline.iter_mut().zip(inputs) {
+                    *need = input.is_some();
+                }
+                &needs_inline[..inputs.len()]
+            } else {
+                needs_heap = inputs.iter().map(Option::is_some).collect();
+                &needs_heap
+            };
+            let input_grads = backward.backward(&grad, needs)?;
             drop(backward);
+            drop(grad);
             for (slot, input_grad) in inputs.iter().zip(input_grads) {
                 let (Some(input), Some(input_grad)) = (slot, input_grad) else {
                     continue;
                 };
-                let expected = &tape.nodes[input.0].shape;
-                if input_grad.shape() != expected.as_slice() {
+                let expected = tape.nodes[input.0].shape.as_slice();
+                if input_grad.shape() != expected {
                     return Err(AutodiffError::GradShape {
                         op: name,
-                        expected: expected.clone(),
+                        expected: expected.to_vec(),
                         got: input_grad.shape().to_vec(),
                     });
                 }
@@ -209,7 +224,7 @@ impl Graph {
                 let entry = &mut grads[input.0];
                 *entry = Some(match entry.take() {
                     None => input_grad,
-                    Some(existing) => existing.add(&input_grad),
+                    Some(existing) => accumulate(existing, &input_grad),
                 });
             }
         }
@@ -217,6 +232,20 @@ impl Graph {
             tape: Rc::downgrade(&self.tape),
             grads,
         })
+    }
+}
+
+/// `sum + grad` (equal shapes), written into `sum`'s buffer when it owns it: the same bits as
+/// `sum.add(grad)` without a new allocation.
+fn accumulate(mut sum: Tensor, grad: &Tensor) -> Tensor {
+    match grad.as_slice() {
+        Some(g) => {
+            for (s, g) in sum.data_mut().iter_mut().zip(g) {
+                *s += g;
+            }
+            sum
+        }
+        None => sum.add(grad),
     }
 }
 

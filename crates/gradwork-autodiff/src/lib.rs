@@ -52,6 +52,7 @@ mod grad_check;
 mod graph;
 pub mod loss;
 mod ops;
+mod small;
 mod var;
 
 pub use error::{AutodiffError, Phase, Result};

@@ -4,6 +4,7 @@ use gradwork_tensor::Tensor;
 
 use crate::error::{AutodiffError, Phase, Result};
 use crate::graph::{Backward, Graph, Node, NodeId};
+use crate::small::SmallList;
 
 /// A value in a differentiable computation.
 ///
@@ -120,12 +121,11 @@ impl Var {
         };
         let id = graph.push(Node {
             name,
-            inputs: inputs
-                .iter()
-                .map(|v| v.node.as_ref().map(|(_, id)| *id))
-                .collect(),
+            inputs: SmallList::from_fn(inputs.len(), |i| {
+                inputs[i].node.as_ref().map(|(_, id)| *id)
+            }),
             backward: Some(Box::new(make_backward())),
-            shape: value.shape().to_vec(),
+            shape: SmallList::from_slice(value.shape()),
             input_shapes,
         });
         Ok(Var::tracked(value, graph.clone(), id))
