@@ -8,7 +8,7 @@ use crate::ctx::Ctx;
 use crate::error::{NnError, Result};
 use crate::layers::attention::{check_dropout, dropout, AttnMask, MultiHeadAttention};
 use crate::layers::recurrent::bind_params;
-use crate::layers::Linear;
+use crate::layers::{LayerNorm, Linear};
 use crate::module::{join_path, Module};
 use crate::param::Param;
 
@@ -21,43 +21,29 @@ pub enum FeedForwardActivation {
     Gelu,
 }
 
-/// Layer normalisation over the last axis with a learned scale (`weight`) and shift (`bias`),
-/// biased variance, as PyTorch's `nn.LayerNorm([d])`. Kept private to the encoder.
-#[derive(Debug, Clone)]
-struct EncoderNorm {
-    weight: Param,
-    bias: Param,
-    eps: f32,
+/// `LayerNorm` with explicit parameter variables (for the `*_with_params` paths): biased
+/// variance over the last axis, then `* weight + bias`.
+fn layer_norm(norm: &LayerNorm, x: &Var, weight: &Var, bias: &Var) -> Result<Var> {
+    if x.shape().last() != Some(&norm.dim()) {
+        return Err(NnError::BadInput {
+            layer: "TransformerEncoder LayerNorm".into(),
+            expected: format!("[..., {}]", norm.dim()),
+            got: x.shape().to_vec(),
+        });
+    }
+    let centred = x.try_sub(&x.try_mean(-1, true)?)?;
+    let std = centred
+        .square()
+        .try_mean(-1, true)?
+        .add_scalar(norm.eps)
+        .sqrt();
+    Ok(centred.try_div(&std)?.try_mul(weight)?.try_add(bias)?)
 }
 
-impl EncoderNorm {
-    fn new(d: usize, eps: f32) -> Self {
-        EncoderNorm {
-            weight: Param::new(Tensor::ones(&[d])),
-            bias: Param::new(Tensor::zeros(&[d])),
-            eps,
-        }
-    }
-
-    fn apply(&self, x: &Var, weight: &Var, bias: &Var) -> Result<Var> {
-        let centred = x.try_sub(&x.try_mean(-1, true)?)?;
-        let std = centred
-            .square()
-            .try_mean(-1, true)?
-            .add_scalar(self.eps)
-            .sqrt();
-        Ok(centred.try_div(&std)?.try_mul(weight)?.try_add(bias)?)
-    }
-
-    fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, &Param)) {
-        f(&join_path(prefix, "weight"), &self.weight);
-        f(&join_path(prefix, "bias"), &self.bias);
-    }
-
-    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Param)) {
-        f(&join_path(prefix, "weight"), &mut self.weight);
-        f(&join_path(prefix, "bias"), &mut self.bias);
-    }
+fn layer_norm_with_eps(dim: usize, eps: f32) -> LayerNorm {
+    let mut norm = LayerNorm::new(dim);
+    norm.eps = eps;
+    norm
 }
 
 /// One encoder layer (PyTorch's `nn.TransformerEncoderLayer` with `batch_first=True`).
@@ -86,8 +72,10 @@ pub struct TransformerEncoderLayer {
     pub linear1: Linear,
     /// `dim_feedforward -> d_model`.
     pub linear2: Linear,
-    norm1: EncoderNorm,
-    norm2: EncoderNorm,
+    /// The norm before (pre-norm) or after (post-norm) the attention block.
+    pub norm1: LayerNorm,
+    /// The norm before (pre-norm) or after (post-norm) the feed-forward block.
+    pub norm2: LayerNorm,
     dropout: f32,
     activation: FeedForwardActivation,
     norm_first: bool,
@@ -113,8 +101,8 @@ impl TransformerEncoderLayer {
             self_attn: MultiHeadAttention::new(d_model, nhead, rng)?.with_dropout(dropout)?,
             linear1: Linear::new(d_model, dim_feedforward, rng),
             linear2: Linear::new(dim_feedforward, d_model, rng),
-            norm1: EncoderNorm::new(d_model, 1e-5),
-            norm2: EncoderNorm::new(d_model, 1e-5),
+            norm1: layer_norm_with_eps(d_model, 1e-5),
+            norm2: layer_norm_with_eps(d_model, 1e-5),
             dropout,
             activation: FeedForwardActivation::Relu,
             norm_first: false,
@@ -197,8 +185,8 @@ impl TransformerEncoderLayer {
             let out = hidden.try_linear(&params[6], Some(&params[7]))?;
             dropout(&out, self.dropout, cx)
         };
-        let norm1 = |x: &Var| self.norm1.apply(x, &params[8], &params[9]);
-        let norm2 = |x: &Var| self.norm2.apply(x, &params[10], &params[11]);
+        let norm1 = |x: &Var| layer_norm(&self.norm1, x, &params[8], &params[9]);
+        let norm2 = |x: &Var| layer_norm(&self.norm2, x, &params[10], &params[11]);
         if self.norm_first {
             let x = src.try_add(&attn(cx, &norm1(src)?)?)?;
             Ok(x.try_add(&feed_forward(cx, &norm2(&x)?)?)?)
@@ -220,8 +208,8 @@ impl Module for TransformerEncoderLayer {
             .visit_params(&join_path(prefix, "self_attn"), f);
         self.linear1.visit_params(&join_path(prefix, "linear1"), f);
         self.linear2.visit_params(&join_path(prefix, "linear2"), f);
-        self.norm1.visit(&join_path(prefix, "norm1"), f);
-        self.norm2.visit(&join_path(prefix, "norm2"), f);
+        self.norm1.visit_params(&join_path(prefix, "norm1"), f);
+        self.norm2.visit_params(&join_path(prefix, "norm2"), f);
     }
 
     fn visit_params_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Param)) {
@@ -231,8 +219,8 @@ impl Module for TransformerEncoderLayer {
             .visit_params_mut(&join_path(prefix, "linear1"), f);
         self.linear2
             .visit_params_mut(&join_path(prefix, "linear2"), f);
-        self.norm1.visit_mut(&join_path(prefix, "norm1"), f);
-        self.norm2.visit_mut(&join_path(prefix, "norm2"), f);
+        self.norm1.visit_params_mut(&join_path(prefix, "norm1"), f);
+        self.norm2.visit_params_mut(&join_path(prefix, "norm2"), f);
     }
 
     fn describe(&self) -> String {
@@ -277,7 +265,8 @@ impl Module for TransformerEncoderLayer {
 pub struct TransformerEncoder {
     /// The layers, applied in order.
     pub layers: Vec<TransformerEncoderLayer>,
-    norm: Option<EncoderNorm>,
+    /// The optional final norm.
+    pub norm: Option<LayerNorm>,
 }
 
 impl TransformerEncoder {
@@ -288,7 +277,7 @@ impl TransformerEncoder {
 
     /// Adds a final LayerNorm (`norm.weight`, `norm.bias`) over `d_model` with epsilon `eps`.
     pub fn with_final_norm(mut self, d_model: usize, eps: f32) -> Self {
-        self.norm = Some(EncoderNorm::new(d_model, eps));
+        self.norm = Some(layer_norm_with_eps(d_model, eps));
         self
     }
 
@@ -305,15 +294,8 @@ impl TransformerEncoder {
             x = layer.forward_masked(cx, &x, src_mask, src_key_padding_mask)?;
         }
         if let Some(norm) = &self.norm {
-            if x.shape().last() != Some(&norm.weight.numel()) {
-                return Err(NnError::BadInput {
-                    layer: "TransformerEncoder final norm".into(),
-                    expected: format!("[..., {}]", norm.weight.numel()),
-                    got: x.shape().to_vec(),
-                });
-            }
             let (w, b) = (cx.param(&norm.weight), cx.param(&norm.bias));
-            x = norm.apply(&x, &w, &b)?;
+            x = layer_norm(norm, &x, &w, &b)?;
         }
         Ok(x)
     }
@@ -330,7 +312,7 @@ impl Module for TransformerEncoder {
             layer.visit_params(&join_path(prefix, &format!("layers.{i}")), f);
         }
         if let Some(norm) = &self.norm {
-            norm.visit(&join_path(prefix, "norm"), f);
+            norm.visit_params(&join_path(prefix, "norm"), f);
         }
     }
 
@@ -339,7 +321,7 @@ impl Module for TransformerEncoder {
             layer.visit_params_mut(&join_path(prefix, &format!("layers.{i}")), f);
         }
         if let Some(norm) = &mut self.norm {
-            norm.visit_mut(&join_path(prefix, "norm"), f);
+            norm.visit_params_mut(&join_path(prefix, "norm"), f);
         }
     }
 
