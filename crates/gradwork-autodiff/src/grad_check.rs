@@ -6,13 +6,27 @@
 //! two forward evaluations, whatever the output size.
 //!
 //! ## Tolerances, and why
-//! Everything runs in f32. A central difference `(L(x+h) - L(x-h)) / 2h` has a truncation error
-//! of order `h^2 |L'''|` and a rounding error of order `eps_f32 |L| / h`. With the defaults
-//! (`step = 1e-2`, the weighted sum accumulated in f64) both are around 1e-4 relative for smooth
-//! functions of inputs of order 1, so a gradient passes when
-//! `|analytic - numeric| <= atol + rtol * max(|analytic|, |numeric|)` with `rtol = 1e-2` and
-//! `atol = 1e-3`. Inputs must stay at least `step` away from kinks (0 for relu/abs, the clamp
-//! bounds, ties in max): there the two one-sided slopes differ and no tolerance is right.
+//! Everything runs in f32. For each input element the numeric gradient is the central
+//! difference `(L(x+h) - L(x-h)) / 2h` with `L = sum(w * f(x))` accumulated in f64. Its error has
+//! two parts:
+//! - truncation, about `h^2 |f'''| / 6`: with the default `step = 1e-2` that is below
+//!   `2e-5 |f'''|`, so around 1e-4 for smooth functions of inputs of order 1 (`|f'''|` up to ~10);
+//! - rounding, about `ulp(y) / h` for outputs `y` (each output element is an f32): about 1e-4
+//!   for outputs of magnitude up to ~10, growing with the output's magnitude.
+//!
+//! A gradient element passes when
+//! `|analytic - numeric| <= atol + rtol * max(|analytic|, |numeric|)` with the defaults
+//! `rtol = 1e-2` and `atol = 1e-3`. That is about 100 times the numeric error above, so correct
+//! rules pass reliably, while the mistakes gradient rules actually have (a wrong factor, sign or
+//! transposition, a missed broadcast sum, a gradient sent to the wrong element) are errors of
+//! order 100% and fail. `atol` covers gradients near zero, where a relative error means nothing.
+//!
+//! When to change them: where `|f'''|` is large (`ln` or `1/x` near 0, binary cross-entropy near
+//! probabilities 0 or 1), lower `step` (halving it divides truncation by 4 and doubles
+//! rounding); where outputs are large (a summed loss over many elements), keep them of order
+//! 1-10 or raise `atol`. Inputs must stay well over `step` away from kinks (0 for relu/abs, the
+//! clamp bounds, ties in max/min, `x = t` for L1): there the two one-sided slopes differ and no
+//! tolerance is right. The gradient property tests of this crate follow these rules.
 
 use gradwork_tensor::{Rng, Tensor};
 

@@ -6,9 +6,14 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
 /// Few cases of small tensors: each case costs two forward passes per input element.
+/// `PROPTEST_CASES` raises the count for a soak run.
 pub fn config() -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(24);
     ProptestConfig {
-        cases: 24,
+        cases,
         max_shrink_iters: 256,
         ..ProptestConfig::default()
     }

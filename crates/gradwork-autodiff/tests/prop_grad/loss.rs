@@ -1,14 +1,13 @@
 //! The fused losses, both reductions, inputs fed directly and as transposed views. Targets are
 //! constants; inputs stay off the kinks (`x = t` for L1) and inside the domains (probabilities
-//! in (0.15, 0.85) for binary cross-entropy, where the
-//! curvature of `ln p` is small enough for central differences with the default step).
+//! in (0.2, 0.8) for binary cross-entropy).
 
 use gradwork_autodiff::loss::{self, Reduction};
-use gradwork_autodiff::Var;
+use gradwork_autodiff::{GradCheckConfig, Var};
 use gradwork_tensor::Tensor;
 use proptest::prelude::*;
 
-use crate::common::{check, config, maybe_t, shape, t_shape, tensor};
+use crate::common::{check, check_with, config, maybe_t, shape, t_shape, tensor};
 
 fn reduction() -> impl Strategy<Value = Reduction> {
     prop_oneof![Just(Reduction::Mean), Just(Reduction::Sum)]
@@ -21,7 +20,9 @@ fn input_and_target(
     t_lo: f32,
     t_hi: f32,
 ) -> impl Strategy<Value = (Tensor, Tensor, bool)> {
-    (shape(3, 4), any::<bool>()).prop_flat_map(move |(s, tr)| {
+    // At most 9 elements: a summed loss stays small enough that its f32 rounding (ulp(L) / step
+    // in the numeric gradient) is well inside grad_check's absolute tolerance.
+    (shape(2, 3), any::<bool>()).prop_flat_map(move |(s, tr)| {
         (
             tensor(t_shape(&s, tr), lo, hi),
             tensor(s, t_lo, t_hi),
@@ -45,12 +46,12 @@ proptest! {
     #![proptest_config(config())]
 
     #[test]
-    fn mse_loss_gradient_matches((x, t, tr) in input_and_target(-2.0, 2.0, -2.0, 2.0), r in reduction()) {
+    fn mse_loss_gradient_matches((x, t, tr) in input_and_target(-1.0, 1.0, -1.0, 1.0), r in reduction()) {
         check("mse_loss", |v| loss::try_mse_loss(&maybe_t(&v[0], tr), &t, r), &[x])?;
     }
 
     #[test]
-    fn l1_loss_gradient_matches((x, t, tr) in input_and_target(-2.0, 2.0, -2.0, 2.0), r in reduction()) {
+    fn l1_loss_gradient_matches((x, t, tr) in input_and_target(-1.0, 1.0, -1.0, 1.0), r in reduction()) {
         // Keep every |x - t| >= 0.05: the L1 kink is at x = t.
         let view = maybe_t(&Var::constant(x.clone()), tr).value().contiguous();
         let shifted: Vec<f32> = view.to_vec().iter().zip(t.to_vec())
@@ -62,8 +63,11 @@ proptest! {
     }
 
     #[test]
-    fn binary_cross_entropy_gradient_matches((p, t, tr) in input_and_target(0.15, 0.85, 0.0, 1.0), r in reduction()) {
-        check("binary_cross_entropy", |v| loss::try_binary_cross_entropy(&maybe_t(&v[0], tr), &t, r), &[p])?;
+    fn binary_cross_entropy_gradient_matches((p, t, tr) in input_and_target(0.2, 0.8, 0.0, 1.0), r in reduction()) {
+        // ln p has a large third derivative near 0 and 1: a smaller step keeps the central
+        // difference's truncation error (h^2 |f'''| / 6) small where the gradient is near zero.
+        let config = GradCheckConfig { step: 5e-3, ..GradCheckConfig::default() };
+        check_with("binary_cross_entropy", |v| loss::try_binary_cross_entropy(&maybe_t(&v[0], tr), &t, r), &[p], config)?;
     }
 
     #[test]

@@ -5,7 +5,7 @@ use gradwork_autodiff::Var;
 use gradwork_tensor::Tensor;
 use proptest::prelude::*;
 
-use crate::common::{check, config, distinct, maybe_t, shape, tensor};
+use crate::common::{check, config, distinct, maybe_t, shape, t_shape, tensor};
 
 /// A tensor with elements in `[-2, 2)`, an axis of it, and a transposed flag.
 fn with_axis() -> impl Strategy<Value = (Tensor, usize, bool)> {
@@ -62,7 +62,8 @@ proptest! {
         keep in any::<bool>(),
     ) {
         // The unbiased estimate needs two elements along the axis.
-        let correction = usize::from(unbiased && x.shape()[axis] > 1);
+        let size = t_shape(x.shape(), tr)[axis]; // the axis size the op sees
+        let correction = usize::from(unbiased && size > 1);
         check("var", |v| maybe_t(&v[0], tr).try_var(axis, correction, keep), &[x])?;
     }
 
