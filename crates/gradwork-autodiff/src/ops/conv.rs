@@ -103,6 +103,12 @@ impl Var {
         Ok((out, indices))
     }
 
+    /// 2-D max pooling with the argmax indices (see [`Var::try_max_pool2d_with_indices`]).
+    #[track_caller]
+    pub fn max_pool2d_with_indices(&self, options: &Pool2dOptions) -> (Var, Vec<usize>) {
+        or_panic(self.try_max_pool2d_with_indices(options))
+    }
+
     /// 2-D max pooling (see [`Var::try_max_pool2d_with_indices`]).
     pub fn try_max_pool2d(&self, options: &Pool2dOptions) -> Result<Var> {
         Ok(self.try_max_pool2d_with_indices(options)?.0)
