@@ -34,7 +34,8 @@ use crate::error::{AutodiffError, Result};
 use crate::graph::Graph;
 use crate::var::Var;
 
-/// Settings for [`grad_check`].
+/// Settings for [`grad_check()`]; the defaults and when to change them are explained in the
+/// [module docs](self).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GradCheckConfig {
     /// The finite-difference step `h`.
@@ -71,7 +72,7 @@ pub struct InputReport {
     pub numeric: Tensor,
 }
 
-/// What [`grad_check`] found, one entry per input.
+/// What [`grad_check()`] found, one entry per input.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GradCheckReport {
     /// One report per input, in order.

@@ -42,13 +42,13 @@
 //!   - images: `conv2d max_pool2d(_with_indices) avg_pool2d`;
 //!   - custom ops: [`Var::from_op`].
 //! - [`loss`]: fused, numerically stable losses with a [`Reduction`].
-//! - [`grad_check`]: the finite-difference gradient checker every op is tested with (its module
-//!   docs explain the tolerances), usable for custom ops.
+//! - [`grad_check()`]: the finite-difference gradient checker every op is tested with, usable
+//!   for custom ops; the [`grad_check`](mod@grad_check) module docs explain its tolerances.
 //! - [`OP_NAMES`]: the name of every recorded op.
 //! - [`AutodiffError`]: what can go wrong, with the op's name and shapes.
 
 mod error;
-mod grad_check;
+pub mod grad_check;
 mod graph;
 pub mod loss;
 mod ops;

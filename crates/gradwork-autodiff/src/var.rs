@@ -69,7 +69,7 @@ impl Var {
     /// Records an op with output `value` computed from `inputs`. `make_backward` is called only
     /// when at least one input is tracked, so untracked computation builds no closure and saves
     /// no tensors. This is the extension point for custom ops; test them with
-    /// [`grad_check`](crate::grad_check).
+    /// [`grad_check`](crate::grad_check()).
     ///
     /// ```
     /// use gradwork_autodiff::{Graph, Var};

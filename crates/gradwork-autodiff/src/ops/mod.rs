@@ -17,7 +17,7 @@ use crate::error::Result;
 /// The name of every op this crate records on the tape, one per gradient rule, as reported in
 /// errors and by [`Graph::op_names`](crate::Graph::op_names). Ops that are compositions of these
 /// (`mean`, `transpose`, `split`, `squeeze`, ...) record the names of their parts. Every entry has
-/// a property test comparing its gradient with [`grad_check`](crate::grad_check).
+/// a property test comparing its gradient with [`grad_check`](crate::grad_check()).
 pub const OP_NAMES: &[&str] = &[
     // Elementwise, one input (unary.rs).
     "neg",
