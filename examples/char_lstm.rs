@@ -15,8 +15,11 @@
 //! Other flags: `--lr` (default 3e-3), `--temperature` (0.8), `--prompt` ("ROMEO:"),
 //! `--generate` (characters to generate, 400), `--eval-batches` (20).
 //!
-//! Expected: the validation loss falls from ln(vocab) = 4.2 nats at the start; measured figures
-//! for the default and longer runs are in docs/examples.md.
+//! Expected: the validation loss falls from 4.21 nats/char (about ln 67, the vocabulary) at the
+//! start. Measured with the defaults: 2.0065 nats/char after 300 steps (92 s, 6,653 characters/s,
+//! 2 threads on a loaded machine), and a sample with Shakespeare's layout (speaker names in
+//! capitals, short verse lines) and mostly invented words. The 1.75 target needs the longer run
+//! above; its figures, when measured, are in docs/examples.md.
 
 #[path = "common/mod.rs"]
 mod common;
