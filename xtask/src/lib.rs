@@ -13,6 +13,7 @@
 //! - [`cmd_fetch`]: the `fetch` subcommand's arguments and driver.
 //! - [`paths`]: workspace, cache and mirror locations and their environment variables.
 //! - [`error`]: the crate's error type.
+//! - [`experiment`]: `experiment` and `verify`: reproducible training runs from TOML manifests.
 //!
 //! ```no_run
 //! use xtask::{download::Downloader, fetch, paths, registry::Registry, source::Mirror};
@@ -34,6 +35,7 @@
 pub mod cmd_fetch;
 pub mod download;
 pub mod error;
+pub mod experiment;
 pub mod fetch;
 pub mod hash;
 pub mod list;

@@ -17,18 +17,26 @@ struct Cli {
 enum Command {
     /// Download datasets into the cache and verify their SHA-256 (or list them with --list).
     Fetch(xtask::cmd_fetch::FetchArgs),
+    /// Run an experiment manifest from experiments/ (default: tabular-csv), or list them with --list.
+    Experiment(xtask::experiment::cmd::ExperimentArgs),
+    /// Re-run the manifest stored in a results.json and fail unless everything but timings matches.
+    Verify(xtask::experiment::cmd::VerifyArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match &cli.command {
-        Command::Fetch(args) => xtask::cmd_fetch::run(args),
+    let result: Result<(), Box<dyn std::error::Error>> = match &cli.command {
+        Command::Fetch(args) => xtask::cmd_fetch::run(args).map_err(Into::into),
+        Command::Experiment(args) => {
+            xtask::experiment::cmd::run_experiment(args).map_err(Into::into)
+        }
+        Command::Verify(args) => xtask::experiment::cmd::run_verify(args).map_err(Into::into),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
-            let mut source = std::error::Error::source(&e);
+            let mut source = e.source();
             while let Some(s) = source {
                 eprintln!("  caused by: {s}");
                 source = s.source();

@@ -1,0 +1,374 @@
+//! Experiment manifests: the TOML files in `experiments/` that describe a whole run (data, split,
+//! preprocessing, model, optimizer, loss, epochs, seed, threads). Unknown keys are refused so a typo
+//! never silently changes an experiment.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::ExperimentError;
+
+/// The manifest of the default experiment (`cargo xtask experiment` with no name).
+pub const DEFAULT_EXPERIMENT: &str = "tabular-csv";
+
+/// One experiment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Name, equal to the file stem (`tabular-csv` for `experiments/tabular-csv.toml`).
+    pub name: String,
+    /// One line saying what the experiment shows.
+    pub description: String,
+    /// Rough wall time of a release run on one core, for `--list`.
+    #[serde(default)]
+    pub estimated_seconds: Option<f64>,
+    /// Where the samples come from.
+    pub data: DataSpec,
+    /// How the samples are split into train and test.
+    #[serde(default)]
+    pub split: SplitSpec,
+    /// Feature preprocessing fitted on the training part.
+    #[serde(default)]
+    pub preprocessing: Preprocessing,
+    /// The network.
+    pub model: ModelSpec,
+    /// The optimizer.
+    pub optimizer: OptimizerSpec,
+    /// The training loss.
+    pub loss: LossSpec,
+    /// Passes over the training data.
+    pub epochs: usize,
+    /// Samples per optimizer step.
+    pub batch_size: usize,
+    /// Fraction of the training part held out for validation each epoch (0 = none).
+    #[serde(default)]
+    pub validation_fraction: f64,
+    /// The seed of every random choice of the run (initialisation, validation split, shuffles).
+    pub seed: u64,
+    /// Threads of the rayon pool the run executes in (results do not depend on it).
+    #[serde(default = "one")]
+    pub threads: usize,
+    /// Metrics reported besides the loss (`accuracy`, `precision`, `recall`, `f1`, `mse`, `mae`, `r2`).
+    #[serde(default)]
+    pub metrics: Vec<String>,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// The data source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DataSpec {
+    /// A scikit-learn bundled CSV (first line `n_samples,n_features,class names...`; last column
+    /// the class index).
+    SklearnCsv {
+        /// Path relative to the workspace root.
+        #[serde(default)]
+        path: Option<String>,
+        /// Registry dataset name (with `file`), located in `datasets/` or the fetch cache.
+        #[serde(default)]
+        dataset: Option<String>,
+        /// File inside the registry dataset.
+        #[serde(default)]
+        file: Option<String>,
+    },
+    /// A CSV with a header; `target` names the target column.
+    Csv {
+        /// Path relative to the workspace root.
+        #[serde(default)]
+        path: Option<String>,
+        /// Registry dataset name (with `file`), located in `datasets/` or the fetch cache.
+        #[serde(default)]
+        dataset: Option<String>,
+        /// File inside the registry dataset.
+        #[serde(default)]
+        file: Option<String>,
+        /// The target column's name.
+        target: String,
+        /// True when the target is a class label (else a regression value).
+        #[serde(default)]
+        classification: bool,
+    },
+    /// MNIST from the fetch cache (`cargo xtask fetch mnist`); its own train/test split is used.
+    Mnist {
+        /// Images as `[n, 784]` (false) or `[n, 1, 28, 28]` (true).
+        #[serde(default)]
+        channels: bool,
+        /// Use only the first N training images (all when absent).
+        #[serde(default)]
+        train_limit: Option<usize>,
+        /// Use only the first N test images (all when absent).
+        #[serde(default)]
+        test_limit: Option<usize>,
+    },
+    /// The XOR problem: the four corners of the unit square, repeated with seeded Gaussian noise.
+    Xor {
+        /// Samples.
+        samples: usize,
+        /// Standard deviation of the noise added to each coordinate.
+        noise: f64,
+    },
+    /// `y = w . x + b + noise` with seeded Gaussian `x` and fixed weights `w_i = i + 1`, `b = 0.5`.
+    LinearRegression {
+        /// Samples.
+        samples: usize,
+        /// Features.
+        features: usize,
+        /// Standard deviation of the target noise.
+        noise: f64,
+    },
+}
+
+/// The train/test split (ignored for datasets with an official split, such as MNIST).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitSpec {
+    /// Fraction of rows in the test part (`ceil(fraction * n)` rows, as scikit-learn).
+    pub test_fraction: f64,
+    /// Keep the class proportions in both parts.
+    #[serde(default)]
+    pub stratify: bool,
+    /// The split's seed.
+    pub seed: u64,
+}
+
+impl Default for SplitSpec {
+    fn default() -> Self {
+        SplitSpec {
+            test_fraction: 0.2,
+            stratify: false,
+            seed: 42,
+        }
+    }
+}
+
+/// Feature preprocessing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Preprocessing {
+    /// Features as read.
+    #[default]
+    None,
+    /// Zero mean, unit variance per feature, fitted on the training part.
+    StandardScaler,
+    /// Each feature mapped to `[0, 1]`, fitted on the training part.
+    Minmax,
+}
+
+/// The network: an input shape and a stack of layers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    /// The shape of one sample (checked against the data when given).
+    #[serde(default)]
+    pub input_shape: Option<Vec<usize>>,
+    /// The layers, first to last.
+    pub layers: Vec<LayerSpec>,
+}
+
+/// One layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum LayerSpec {
+    /// A fully connected layer followed by an activation.
+    Dense {
+        /// Output features.
+        units: usize,
+        /// Activation after the layer.
+        #[serde(default)]
+        activation: Activation,
+    },
+    /// A 2-d convolution (NCHW) followed by an activation.
+    Conv2d {
+        /// Output channels.
+        filters: usize,
+        /// Square kernel size.
+        kernel: usize,
+        /// Stride.
+        #[serde(default = "one")]
+        stride: usize,
+        /// Zero padding on each side.
+        #[serde(default)]
+        padding: usize,
+        /// Activation after the layer.
+        #[serde(default)]
+        activation: Activation,
+    },
+    /// Max pooling with a square window and stride equal to the window.
+    Maxpool {
+        /// Window size.
+        #[serde(default = "two")]
+        kernel: usize,
+    },
+    /// Flattens everything after the batch axis.
+    Flatten,
+    /// Dropout with drop probability `p` (training only).
+    Dropout {
+        /// Drop probability.
+        p: f32,
+    },
+}
+
+fn two() -> usize {
+    2
+}
+
+/// An activation function.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    /// None (identity): logits or regression outputs.
+    #[default]
+    Linear,
+    /// max(0, x).
+    Relu,
+    /// Logistic sigmoid.
+    Sigmoid,
+    /// Hyperbolic tangent.
+    Tanh,
+    /// GELU.
+    Gelu,
+}
+
+/// The optimizer: a kind and PyTorch-named hyper-parameters (defaults are PyTorch's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizerSpec {
+    /// `sgd`, `adam`, `adamw` or `rmsprop`.
+    pub kind: String,
+    /// Learning rate.
+    pub lr: f64,
+    /// SGD/RMSprop momentum.
+    #[serde(default)]
+    pub momentum: Option<f64>,
+    /// Weight decay.
+    #[serde(default)]
+    pub weight_decay: Option<f64>,
+    /// Adam's first-moment decay.
+    #[serde(default)]
+    pub beta1: Option<f64>,
+    /// Adam's second-moment decay.
+    #[serde(default)]
+    pub beta2: Option<f64>,
+    /// Adam/RMSprop epsilon.
+    #[serde(default)]
+    pub eps: Option<f64>,
+}
+
+/// The loss, by Keras name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LossSpec {
+    /// Binary cross-entropy on a sigmoid output `[n, 1]`.
+    BinaryCrossentropy,
+    /// Cross-entropy from logits `[n, C]` and class indices.
+    SparseCategoricalCrossentropy,
+    /// Mean squared error.
+    Mse,
+    /// Mean absolute error.
+    Mae,
+}
+
+impl LossSpec {
+    /// True for regression losses.
+    pub fn is_regression(self) -> bool {
+        matches!(self, LossSpec::Mse | LossSpec::Mae)
+    }
+}
+
+impl Manifest {
+    /// Parses manifest text; `path` only names the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Manifest, ExperimentError> {
+        let m: Manifest = toml::from_str(text).map_err(|e| ExperimentError::Manifest {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        m.validate().map_err(|message| ExperimentError::Manifest {
+            path: path.to_path_buf(),
+            message,
+        })?;
+        Ok(m)
+    }
+
+    /// Reads a manifest file.
+    pub fn load(path: &Path) -> Result<Manifest, ExperimentError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ExperimentError::io(path, e))?;
+        Self::parse(&text, path)
+    }
+
+    /// Checks the values serde cannot.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.epochs == 0 || self.batch_size == 0 || self.threads == 0 {
+            return Err("epochs, batch_size and threads must be at least 1".into());
+        }
+        if !(0.0..1.0).contains(&self.validation_fraction) {
+            return Err("validation_fraction must be in [0, 1)".into());
+        }
+        if !(self.split.test_fraction > 0.0 && self.split.test_fraction < 1.0) {
+            return Err("split.test_fraction must be in (0, 1)".into());
+        }
+        if self.model.layers.is_empty() {
+            return Err("model.layers is empty".into());
+        }
+        Ok(())
+    }
+
+    /// The manifest as canonical JSON (the form stored in results and hashed).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// SHA-256 of the canonical JSON text.
+    pub fn sha256(&self) -> String {
+        super::hashing::sha256_hex(self.to_json().to_string().as_bytes())
+    }
+}
+
+/// The folder holding the shipped manifests: `<workspace>/experiments`.
+pub fn manifests_dir(workspace: &Path) -> PathBuf {
+    workspace.join("experiments")
+}
+
+/// Every manifest in `dir`, sorted by name.
+pub fn load_all(dir: &Path) -> Result<Vec<Manifest>, ExperimentError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| ExperimentError::io(dir, e))?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    paths.iter().map(|p| load_named(p)).collect()
+}
+
+/// Loads a manifest and checks that its name equals its file stem.
+pub fn load_named(path: &Path) -> Result<Manifest, ExperimentError> {
+    let m = Manifest::load(path)?;
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    if m.name != stem {
+        return Err(ExperimentError::Manifest {
+            path: path.to_path_buf(),
+            message: format!("name '{}' differs from the file name '{stem}'", m.name),
+        });
+    }
+    Ok(m)
+}
+
+/// Finds a manifest by name (or by path, when `name` ends in `.toml`).
+pub fn find(workspace: &Path, name: &str) -> Result<Manifest, ExperimentError> {
+    if name.ends_with(".toml") {
+        return Manifest::load(Path::new(name));
+    }
+    let path = manifests_dir(workspace).join(format!("{name}.toml"));
+    if path.exists() {
+        return load_named(&path);
+    }
+    let known = load_all(&manifests_dir(workspace))
+        .map(|all| all.into_iter().map(|m| m.name).collect::<Vec<_>>())
+        .unwrap_or_default();
+    Err(ExperimentError::UnknownExperiment {
+        name: name.to_string(),
+        known,
+    })
+}
