@@ -13,7 +13,9 @@
 //! trains on the first N phrases only). The full run (target: dev accuracy at least 0.78) is
 //! `cargo run --release --example sentiment_transformer -- --epochs 3`.
 //!
-//! Expected: dev accuracy printed after every epoch; measured figures in docs/examples.md.
+//! Expected: dev accuracy printed after every epoch. Measured (2 threads, loaded machine): with
+//! `--epochs 3`, dev accuracy 0.7248, 0.7615, 0.7833 after epochs 1, 2, 3 (552 s of training,
+//! 366 phrases/s); the default single epoch gives 0.7248 in 153 s (441 phrases/s).
 
 #[path = "common/mod.rs"]
 mod common;
