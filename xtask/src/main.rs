@@ -21,6 +21,11 @@ enum Command {
     Experiment(xtask::experiment::cmd::ExperimentArgs),
     /// Re-run the manifest stored in a results.json and fail unless everything but timings matches.
     Verify(xtask::experiment::cmd::VerifyArgs),
+    /// Time gradwork on the issue-8 workloads, side by side with PyTorch (--vs pytorch).
+    Bench(xtask::bench::BenchArgs),
+    /// Run one benchmark workload in this process (started by `bench`; prints JSON lines).
+    #[command(hide = true)]
+    BenchWorker(xtask::bench::worker::WorkerArgs),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +36,8 @@ fn main() -> ExitCode {
             xtask::experiment::cmd::run_experiment(args).map_err(Into::into)
         }
         Command::Verify(args) => xtask::experiment::cmd::run_verify(args).map_err(Into::into),
+        Command::Bench(args) => return xtask::bench::main_exit(args),
+        Command::BenchWorker(args) => return xtask::bench::worker_exit(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,89 @@
+//! Facts about the machine and the build that go into the report: CPU, load, library versions.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// The CPU the benchmark ran on, from `/proc/cpuinfo` (empty fields elsewhere).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Machine {
+    /// `model name`, e.g. `AMD EPYC`.
+    pub cpu_model: String,
+    /// Logical CPUs this process may use.
+    pub logical_cpus: usize,
+    /// The nominal clock in MHz of the first CPU listed.
+    pub mhz: Option<f64>,
+    /// The SIMD features that decide SGEMM speed, as listed in `flags` (`avx2`, `fma`, `avx512f`).
+    pub simd: Vec<String>,
+}
+
+impl Machine {
+    /// Reads `/proc/cpuinfo`.
+    pub fn detect() -> Self {
+        let text = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        Self::from_cpuinfo(&text)
+    }
+
+    /// Parses the text of a `/proc/cpuinfo`.
+    pub fn from_cpuinfo(text: &str) -> Self {
+        let field = |name: &str| {
+            text.lines()
+                .filter_map(|l| l.split_once(':'))
+                .find(|(k, _)| k.trim() == name)
+                .map(|(_, v)| v.trim().to_string())
+        };
+        let flags = field("flags").unwrap_or_default();
+        let simd = ["avx2", "fma", "avx512f"]
+            .into_iter()
+            .filter(|f| flags.split_whitespace().any(|x| x == *f))
+            .map(String::from)
+            .collect();
+        Machine {
+            cpu_model: field("model name").unwrap_or_else(|| "unknown".into()),
+            logical_cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            mhz: field("cpu MHz").and_then(|v| v.parse().ok()),
+            simd,
+        }
+    }
+}
+
+/// The 1-minute load average, if the OS reports one.
+pub fn loadavg_1m() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Versions of the crates that set gradwork's speed, read from the workspace's `Cargo.lock`
+/// (`matrixmultiply`, `rayon`), plus `rustc --version` if it runs.
+pub fn rust_versions(workspace: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    if let Ok(text) = std::fs::read_to_string(workspace.join("Cargo.lock")) {
+        if let Ok(lock) = text.parse::<toml::Table>() {
+            let packages = lock.get("package").and_then(|p| p.as_array());
+            for p in packages.into_iter().flatten() {
+                let name = p.get("name").and_then(|v| v.as_str()).unwrap_or("");
+                if matches!(name, "matrixmultiply" | "rayon") {
+                    if let Some(v) = p.get("version").and_then(|v| v.as_str()) {
+                        out.insert(name.to_string(), v.to_string());
+                    }
+                }
+            }
+        }
+    }
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    if let Ok(o) = std::process::Command::new(rustc).arg("--version").output() {
+        if o.status.success() {
+            let v = String::from_utf8_lossy(&o.stdout)
+                .trim()
+                .trim_start_matches("rustc ")
+                .to_string();
+            out.insert("rustc".into(), v);
+        }
+    }
+    out
+}

@@ -1,0 +1,131 @@
+//! The benchmark's table and JSON writer.
+
+use xtask::bench::protocol::{Measurement, WorkerLine, GRADWORK, MATRIXMULTIPLY, PYTORCH};
+use xtask::bench::report::{build_rows, render_table, BenchReport};
+use xtask::bench::{python::PytorchStatus, system::Machine};
+
+fn figures() -> Vec<Measurement> {
+    let m = |w: &str, case: &str, imp: &str, t: usize, v: f64, unit: &str, hib: bool| {
+        Measurement::new(w, case, imp, t, v, unit, hib)
+    };
+    vec![
+        // PyTorch first and thread 2 before 1: rows must not depend on arrival order.
+        m("mlp_infer_latency", "bs1", PYTORCH, 1, 80.0, "us", false),
+        m(
+            "mlp_train",
+            "bs128",
+            PYTORCH,
+            2,
+            30_000.0,
+            "samples/s",
+            true,
+        ),
+        m(
+            "mlp_train",
+            "bs128",
+            GRADWORK,
+            2,
+            45_000.0,
+            "samples/s",
+            true,
+        ),
+        m(
+            "mlp_train",
+            "bs128",
+            GRADWORK,
+            1,
+            20_000.0,
+            "samples/s",
+            true,
+        ),
+        m("gemm", "64x64x64", MATRIXMULTIPLY, 1, 50.0, "GFLOP/s", true),
+        m("gemm", "64x64x64", GRADWORK, 1, 40.0, "GFLOP/s", true),
+        m("gemm", "64x64x64", PYTORCH, 1, 80.0, "GFLOP/s", true),
+        m("mlp_infer_latency", "bs1", GRADWORK, 1, 20.0, "us", false),
+    ]
+}
+
+#[test]
+fn rows_pair_each_rust_figure_with_pytorch_and_speedup_above_one_means_faster() {
+    let rows = build_rows(&figures());
+    let key: Vec<(&str, &str, usize)> = rows
+        .iter()
+        .map(|r| (r.workload.as_str(), r.implementation.as_str(), r.threads))
+        .collect();
+    assert_eq!(
+        key,
+        vec![
+            ("gemm", GRADWORK, 1),
+            ("gemm", MATRIXMULTIPLY, 1),
+            ("mlp_train", GRADWORK, 1),
+            ("mlp_train", GRADWORK, 2),
+            ("mlp_infer_latency", GRADWORK, 1),
+        ]
+    );
+    // Rates divide: 40 vs 80 GFLOP/s is half as fast; 45k vs 30k samples/s is 1.5x.
+    assert_eq!(rows[0].speedup, Some(0.5));
+    assert_eq!(rows[1].speedup, Some(50.0 / 80.0));
+    assert_eq!(rows[3].speedup, Some(1.5));
+    // No PyTorch figure at 1 thread: no ratio.
+    assert_eq!((rows[2].pytorch, rows[2].speedup), (None, None));
+    // Latencies invert: 20 us against 80 us is 4x faster.
+    assert_eq!(rows[4].speedup, Some(4.0));
+}
+
+#[test]
+fn table_has_a_header_one_line_per_row_and_aligned_columns() {
+    let rows = build_rows(&figures());
+    let table = render_table(&rows);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("workload") && lines[0].ends_with("speed-up"));
+    assert!(lines[1].chars().all(|c| c == '-' || c == ' '));
+    let body = &lines[2..2 + rows.len()];
+    assert!(body[0].starts_with("SGEMM Tensor::matmul"));
+    assert!(body[1].starts_with("SGEMM direct matrixmultiply"));
+    assert!(body[3].contains("45,000") && body[3].contains("30,000") && body[3].ends_with("1.50x"));
+    assert!(
+        body[2].ends_with('-'),
+        "missing PyTorch figure shown as '-': {}",
+        body[2]
+    );
+    assert!(body[4].ends_with("4.00x"));
+    // Right-aligned numbers end in the same column on every line.
+    let end = |l: &str| l.find(" samples/s").or_else(|| l.find(" GFLOP/s"));
+    assert_eq!(end(body[2]), end(body[3]));
+}
+
+#[test]
+fn json_report_round_trips_through_a_file() {
+    let measurements = figures();
+    let report = BenchReport {
+        machine: Machine::from_cpuinfo("model name\t: Test CPU\nflags\t: sse avx2 fma\n"),
+        threads: vec![1, 2],
+        quick: true,
+        build: "debug".into(),
+        versions: [("gradwork".to_string(), "0.1.0".to_string())].into(),
+        pytorch: PytorchStatus::not_requested(),
+        data_identical: Some(true),
+        jobs: Vec::new(),
+        rows: build_rows(&measurements),
+        measurements,
+    };
+    assert_eq!(report.machine.cpu_model, "Test CPU");
+    assert_eq!(report.machine.simd, vec!["avx2", "fma"]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/dir/bench.json");
+    report.write_json(&path).unwrap();
+    let back: BenchReport = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(back, report);
+}
+
+#[test]
+fn worker_lines_round_trip_and_stray_output_is_ignored() {
+    let m = figures()
+        .remove(2)
+        .with_samples(vec![1.0, 2.0])
+        .with_detail("partial", false);
+    let line = WorkerLine::Measurement(m.clone()).to_json();
+    assert_eq!(WorkerLine::parse(&line), Some(WorkerLine::Measurement(m)));
+    assert_eq!(WorkerLine::parse("warming up..."), None);
+    assert_eq!(WorkerLine::parse("{\"type\":\"unknown\"}"), None);
+}
