@@ -117,17 +117,8 @@ impl Var {
     /// `torch.split`.
     pub fn try_split(&self, size: usize, axis: impl Axis) -> Result<Vec<Var>> {
         let axis = axis.resolve("split", self.shape())?;
-        if size == 0 {
-            return Err(AutodiffError::Invalid {
-                op: "split",
-                reason: "the piece size must be positive".into(),
-            });
-        }
-        let total = self.shape()[axis];
-        let sizes: Vec<usize> = (0..total)
-            .step_by(size)
-            .map(|s| size.min(total - s))
-            .collect();
+        // The tensor crate owns the piece-size rule (and its errors); its pieces are views.
+        let sizes = piece_sizes(&self.value().try_split(size, axis)?, axis);
         self.try_split_sizes(&sizes, axis)
     }
 
@@ -141,14 +132,8 @@ impl Var {
     /// `torch.chunk`.
     pub fn try_chunk(&self, chunks: usize, axis: impl Axis) -> Result<Vec<Var>> {
         let axis = axis.resolve("chunk", self.shape())?;
-        if chunks == 0 {
-            return Err(AutodiffError::Invalid {
-                op: "chunk",
-                reason: "the number of chunks must be positive".into(),
-            });
-        }
-        let size = self.shape()[axis].div_ceil(chunks).max(1);
-        self.try_split(size, axis)
+        let sizes = piece_sizes(&self.value().try_chunk(chunks, axis)?, axis);
+        self.try_split_sizes(&sizes, axis)
     }
 
     /// Splits along `axis` into at most `chunks` pieces (see [`Var::try_chunk`]).
@@ -156,4 +141,9 @@ impl Var {
     pub fn chunk(&self, chunks: usize, axis: impl Axis) -> Vec<Var> {
         or_panic(self.try_chunk(chunks, axis))
     }
+}
+
+/// The sizes along `axis` of the pieces a tensor split produced.
+fn piece_sizes(pieces: &[Tensor], axis: usize) -> Vec<usize> {
+    pieces.iter().map(|piece| piece.shape()[axis]).collect()
 }
