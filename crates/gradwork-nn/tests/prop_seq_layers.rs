@@ -209,7 +209,11 @@ proptest! {
                     padding.as_ref())
                 .map_err(nn)?;
             Ok(weighted_sum(&[&out], seed ^ 5))
-        }, &inputs, GradCheckConfig::default()).unwrap();
+        // LayerNorm over 4 features has a large curvature when its input's spread is small, and
+        // the central difference's error grows with step^2 times that curvature: at the default
+        // step of 1e-2 it reached 5% of the gradient (halving the step quartered the error, so the
+        // analytic gradient is the one that is right). 1e-3 keeps it near 1e-3 relative.
+        }, &inputs, GradCheckConfig { step: 1e-3, ..GradCheckConfig::default() }).unwrap();
         assert_grads(report);
     }
 }
