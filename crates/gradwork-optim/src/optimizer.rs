@@ -205,7 +205,11 @@ impl Slots {
                 return;
             }
             let Some(g) = grads.get(p) else { return };
-            let grad = g.to_vec();
+            // Borrow the gradient when it is contiguous (it nearly always is).
+            let grad: std::borrow::Cow<[f32]> = match g.as_slice() {
+                Some(slice) => slice.into(),
+                None => g.to_vec().into(),
+            };
             let slot = self
                 .by_path
                 .entry(path.to_string())

@@ -9,9 +9,8 @@
 use gradwork_nn::{Module, ParamGrads};
 use serde::{Deserialize, Serialize};
 
-use crate::adam::lerp;
 use crate::error::Result;
-use crate::fma::fma;
+use crate::fma::{lerp, run_fused, FusedKernel, MulAdd};
 use crate::optimizer::{
     check_range, kind_error, Optimizer, OptimizerConfig, OptimizerState, Slots,
 };
@@ -60,6 +59,58 @@ pub struct RmsProp {
 
 const KNOWN: &[&str] = &["square_avg", "grad_avg", "momentum_buffer"];
 
+/// One parameter's RMSprop update over whole buffers (see [`run_fused`]).
+struct RmsPropKernel<'a> {
+    p: &'a mut [f32],
+    grad: &'a [f32],
+    square_avg: &'a mut [f32],
+    /// Centred variant's running mean of the gradient.
+    grad_avg: Option<&'a mut [f32]>,
+    momentum_buffer: Option<&'a mut [f32]>,
+    /// -1 to maximise, else 1 (an exact negation).
+    grad_sign: f32,
+    weight_decay: Option<f32>,
+    alpha: f32,
+    one_minus_alpha: f32,
+    eps: f32,
+    momentum: f32,
+    neg_lr: f32,
+}
+
+impl FusedKernel for RmsPropKernel<'_> {
+    #[inline(always)]
+    fn run<F: MulAdd>(&mut self) {
+        let n = self.p.len();
+        let (p, grad, v) = (&mut self.p[..n], &self.grad[..n], &mut self.square_avg[..n]);
+        let (sign, wd) = (self.grad_sign, self.weight_decay);
+        let (alpha, one_minus_alpha, eps) = (self.alpha, self.one_minus_alpha, self.eps);
+        let (momentum, neg_lr) = (self.momentum, self.neg_lr);
+        let mut gavg = self.grad_avg.as_deref_mut();
+        let mut buf = self.momentum_buffer.as_deref_mut();
+        for i in 0..n {
+            let mut g = grad[i] * sign;
+            if let Some(wd) = wd {
+                g = F::fma(wd, p[i], g);
+            }
+            v[i] = F::fma(one_minus_alpha * g, g, v[i] * alpha);
+            let avg = match &mut gavg {
+                Some(ga) => {
+                    ga[i] = lerp::<F>(ga[i], g, one_minus_alpha);
+                    F::fma(-ga[i], ga[i], v[i]).sqrt()
+                }
+                None => v[i].sqrt(),
+            } + eps;
+            match &mut buf {
+                Some(b) => {
+                    b[i] = b[i] * momentum + g / avg;
+                    p[i] = F::fma(neg_lr, b[i], p[i]);
+                }
+                None => p[i] += neg_lr * g / avg,
+            }
+        }
+    }
+}
+
 impl RmsProp {
     /// An RMSprop optimizer, or an error for out-of-range hyper-parameters.
     pub fn new(config: RmsPropConfig) -> Result<Self> {
@@ -94,27 +145,20 @@ impl Optimizer for RmsProp {
             let mut v = slot.take_or_zeros("square_avg", n);
             let mut gavg = c.centered.then(|| slot.take_or_zeros("grad_avg", n));
             let mut buf = use_momentum.then(|| slot.take_or_zeros("momentum_buffer", n));
-            for i in 0..n {
-                let mut g = if c.maximize { -grad[i] } else { grad[i] };
-                if c.weight_decay != 0.0 {
-                    g = fma(wd, p[i], g);
-                }
-                v[i] = fma(one_minus_alpha * g, g, v[i] * alpha);
-                let avg = match &mut gavg {
-                    Some(ga) => {
-                        ga[i] = lerp(ga[i], g, one_minus_alpha);
-                        fma(-ga[i], ga[i], v[i]).sqrt()
-                    }
-                    None => v[i].sqrt(),
-                } + eps;
-                match &mut buf {
-                    Some(b) => {
-                        b[i] = b[i] * momentum + g / avg;
-                        p[i] = fma(neg_lr, b[i], p[i]);
-                    }
-                    None => p[i] += neg_lr * g / avg,
-                }
-            }
+            run_fused(&mut RmsPropKernel {
+                p,
+                grad,
+                square_avg: &mut v,
+                grad_avg: gavg.as_deref_mut(),
+                momentum_buffer: buf.as_deref_mut(),
+                grad_sign: if c.maximize { -1.0 } else { 1.0 },
+                weight_decay: (c.weight_decay != 0.0).then_some(wd),
+                alpha,
+                one_minus_alpha,
+                eps,
+                momentum,
+                neg_lr,
+            });
             slot.put("square_avg", v);
             if let Some(ga) = gavg {
                 slot.put("grad_avg", ga);
@@ -150,5 +194,45 @@ impl Optimizer for RmsProp {
         self.config = config.clone();
         self.slots = slots;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RmsPropKernel;
+    use crate::fma::{run_fused, test_values, Emulated, FusedKernel};
+
+    /// The dispatched loop and the exact emulation give the same bits for every variant.
+    #[test]
+    fn dispatched_update_matches_the_emulated_one_bit_for_bit() {
+        let n = 1003;
+        for variant in 0..4 {
+            let run = |dispatch: bool| {
+                let (mut p, grad) = (test_values(n, 8), test_values(n, 9));
+                let mut v: Vec<f32> = test_values(n, 10).iter().map(|x| x * x + 1.0).collect();
+                let (mut gavg, mut buf) = (test_values(n, 11), test_values(n, 12));
+                let mut kernel = RmsPropKernel {
+                    p: &mut p,
+                    grad: &grad,
+                    square_avg: &mut v,
+                    grad_avg: (variant & 1 == 1).then_some(&mut gavg[..]),
+                    momentum_buffer: (variant & 2 == 2).then_some(&mut buf[..]),
+                    grad_sign: if variant == 2 { -1.0 } else { 1.0 },
+                    weight_decay: (variant >= 1).then_some(1e-3),
+                    alpha: 0.99,
+                    one_minus_alpha: 0.01,
+                    eps: 1e-8,
+                    momentum: 0.9,
+                    neg_lr: -0.01,
+                };
+                if dispatch {
+                    run_fused(&mut kernel);
+                } else {
+                    kernel.run::<Emulated>();
+                }
+                [p, v, gavg, buf].map(|x| x.iter().map(|f| f.to_bits()).collect::<Vec<u32>>())
+            };
+            assert_eq!(run(true), run(false), "variant {variant}");
+        }
     }
 }

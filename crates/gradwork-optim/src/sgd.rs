@@ -10,7 +10,7 @@ use gradwork_nn::{Module, ParamGrads};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{OptimError, Result};
-use crate::fma::fma;
+use crate::fma::{run_fused, FusedKernel, MulAdd};
 use crate::optimizer::{check_range, Optimizer, OptimizerConfig, OptimizerState, Slots};
 
 /// SGD hyper-parameters; `Default` is PyTorch's (with lr 0.01, since PyTorch has none).
@@ -60,6 +60,60 @@ pub struct Sgd {
 
 const KNOWN: &[&str] = &["momentum_buffer"];
 
+/// One parameter's SGD update over whole buffers (see [`run_fused`]).
+struct SgdKernel<'a> {
+    p: &'a mut [f32],
+    grad: &'a [f32],
+    momentum_buffer: Option<&'a mut [f32]>,
+    /// The buffer is new: PyTorch starts it at the gradient itself, undamped.
+    first: bool,
+    nesterov: bool,
+    /// -1 to maximise, else 1 (an exact negation).
+    grad_sign: f32,
+    weight_decay: Option<f32>,
+    momentum: f32,
+    keep: f32,
+    neg_lr: f32,
+}
+
+impl FusedKernel for SgdKernel<'_> {
+    #[inline(always)]
+    fn run<F: MulAdd>(&mut self) {
+        let n = self.p.len();
+        let (p, grad) = (&mut self.p[..n], &self.grad[..n]);
+        let (sign, wd, neg_lr) = (self.grad_sign, self.weight_decay, self.neg_lr);
+        let g_at = |i: usize, p: &[f32]| {
+            let g = grad[i] * sign;
+            match wd {
+                Some(wd) => F::fma(wd, p[i], g),
+                None => g,
+            }
+        };
+        let Some(buf) = self.momentum_buffer.as_deref_mut() else {
+            for i in 0..n {
+                p[i] = F::fma(neg_lr, g_at(i, p), p[i]);
+            }
+            return;
+        };
+        let buf = &mut buf[..n];
+        let (momentum, keep) = (self.momentum, self.keep);
+        for i in 0..n {
+            let g = g_at(i, p);
+            buf[i] = if self.first {
+                g
+            } else {
+                F::fma(keep, g, buf[i] * momentum)
+            };
+            let step = if self.nesterov {
+                F::fma(momentum, buf[i], g)
+            } else {
+                buf[i]
+            };
+            p[i] = F::fma(neg_lr, step, p[i]);
+        }
+    }
+}
+
 impl Sgd {
     /// An SGD optimizer, or an error for out-of-range hyper-parameters.
     pub fn new(config: SgdConfig) -> Result<Self> {
@@ -102,26 +156,18 @@ impl Optimizer for Sgd {
             let first = existing.is_none();
             let mut buf =
                 existing.unwrap_or_else(|| vec![0.0; if use_momentum { p.len() } else { 0 }]);
-            for i in 0..p.len() {
-                let mut g = if c.maximize { -grad[i] } else { grad[i] };
-                if c.weight_decay != 0.0 {
-                    g = fma(wd, p[i], g);
-                }
-                if use_momentum {
-                    // PyTorch starts the buffer at the gradient itself, undamped.
-                    buf[i] = if first {
-                        g
-                    } else {
-                        fma(keep, g, buf[i] * momentum)
-                    };
-                    g = if c.nesterov {
-                        fma(momentum, buf[i], g)
-                    } else {
-                        buf[i]
-                    };
-                }
-                p[i] = fma(neg_lr, g, p[i]);
-            }
+            run_fused(&mut SgdKernel {
+                p,
+                grad,
+                momentum_buffer: use_momentum.then_some(&mut buf[..]),
+                first,
+                nesterov: c.nesterov,
+                grad_sign: if c.maximize { -1.0 } else { 1.0 },
+                weight_decay: (c.weight_decay != 0.0).then_some(wd),
+                momentum,
+                keep,
+                neg_lr,
+            });
             if use_momentum {
                 slot.put("momentum_buffer", buf);
             }
@@ -153,5 +199,42 @@ impl Optimizer for Sgd {
         self.config = config.clone();
         self.slots = slots;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SgdKernel;
+    use crate::fma::{run_fused, test_values, Emulated, FusedKernel};
+
+    /// The dispatched loop and the exact emulation give the same bits for every variant.
+    #[test]
+    fn dispatched_update_matches_the_emulated_one_bit_for_bit() {
+        let n = 1003;
+        for variant in 0..4 {
+            let run = |dispatch: bool| {
+                let (mut p, grad, mut buf) =
+                    (test_values(n, 5), test_values(n, 6), test_values(n, 7));
+                let mut kernel = SgdKernel {
+                    p: &mut p,
+                    grad: &grad,
+                    momentum_buffer: (variant > 0).then_some(&mut buf[..]),
+                    first: variant == 1,
+                    nesterov: variant == 3,
+                    grad_sign: if variant == 2 { -1.0 } else { 1.0 },
+                    weight_decay: (variant >= 2).then_some(1e-3),
+                    momentum: 0.9,
+                    keep: 0.8,
+                    neg_lr: -0.05,
+                };
+                if dispatch {
+                    run_fused(&mut kernel);
+                } else {
+                    kernel.run::<Emulated>();
+                }
+                [p, buf].map(|x| x.iter().map(|f| f.to_bits()).collect::<Vec<u32>>())
+            };
+            assert_eq!(run(true), run(false), "variant {variant}");
+        }
     }
 }
