@@ -10,7 +10,9 @@ use gradwork_nn::{Module, ParamGrads};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::fma::{lerp, run_fused, FusedKernel, MulAdd};
+use gradwork_tensor::simd::FusedKernel;
+
+use crate::fma::{lerp, run_fused, MulAdd};
 use crate::optimizer::{
     check_range, kind_error, Optimizer, OptimizerConfig, OptimizerState, Slots,
 };
@@ -167,7 +169,7 @@ impl FusedKernel for AdamKernel<'_> {
         let g_at = |i: usize, p: &[f32]| {
             let g = grad[i] * self.grad_sign;
             match self.coupled_decay {
-                Some(wd) => F::fma(wd, p[i], g),
+                Some(wd) => F::mul_add(wd, p[i], g),
                 None => g,
             }
         };
@@ -181,7 +183,7 @@ impl FusedKernel for AdamKernel<'_> {
                 for i in 0..n {
                     let g = g_at(i, p);
                     m[i] = lerp::<F>(m[i], g, w1);
-                    v[i] = F::fma(omb2 * g, g, v[i] * beta2);
+                    v[i] = F::mul_add(omb2 * g, g, v[i] * beta2);
                     let denom = v[i].sqrt() / bias2_sqrt + eps;
                     p[i] += neg_step * m[i] / denom;
                 }
@@ -191,7 +193,7 @@ impl FusedKernel for AdamKernel<'_> {
                 for i in 0..n {
                     let g = g_at(i, p);
                     m[i] = lerp::<F>(m[i], g, w1);
-                    v[i] = F::fma(omb2 * g, g, v[i] * beta2);
+                    v[i] = F::mul_add(omb2 * g, g, v[i] * beta2);
                     vmax[i] = vmax[i].max(v[i]);
                     let denom = vmax[i].sqrt() / bias2_sqrt + eps;
                     p[i] += neg_step * m[i] / denom;
@@ -283,7 +285,8 @@ impl Optimizer for Adam {
 #[cfg(test)]
 mod tests {
     use super::AdamKernel;
-    use crate::fma::{run_fused, test_values, Emulated, FusedKernel};
+    use crate::fma::{run_fused, test_values, Emulated};
+    use gradwork_tensor::simd::FusedKernel;
 
     /// The dispatched loop (vectorised with hardware FMA on x86-64 with AVX2) and the exact
     /// emulation must give the same bits, for every variant of the update.

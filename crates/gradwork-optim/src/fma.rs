@@ -6,8 +6,9 @@
 //! `fmaf`, which can be a slow software routine (about 10 ns per call here, dominating a step).
 //!
 //! So each update loop is written once, generic over [`MulAdd`], and [`run_fused`] runs it
-//! compiled for AVX2+FMA when the CPU has them (vectorised, with hardware FMA), and otherwise with
-//! an exact emulation. Both round exactly once, so the results are bitwise identical either way.
+//! compiled for AVX2+FMA when the CPU has them (vectorised, with hardware FMA; see
+//! `gradwork_tensor::simd`), and otherwise with an exact emulation. Both round exactly once, so
+//! the results are bitwise identical either way.
 //!
 //! The emulation: the product of two f32 is exact in f64, and computing the sum in f64 with
 //! *round-to-odd* and then rounding to f32 gives the correctly rounded result (Boldo and
@@ -16,73 +17,30 @@
 //! ordinary f64 sum and its exact error (TwoSum): when the sum was inexact and its last bit is
 //! even, it is moved one unit toward the error.
 
-/// How an update loop computes `a * b + c` with one rounding.
-pub(crate) trait MulAdd {
-    /// `a * b + c`, rounded once.
-    fn fma(a: f32, b: f32, c: f32) -> f32;
-}
+pub(crate) use gradwork_tensor::simd::MulAdd;
+use gradwork_tensor::simd::{self, FusedKernel};
 
-/// The exact software emulation (any CPU).
+/// The exact software emulation (any CPU), so a CPU without FMA computes the same bits.
 pub(crate) struct Emulated;
 
 impl MulAdd for Emulated {
     #[inline(always)]
-    fn fma(a: f32, b: f32, c: f32) -> f32 {
+    fn mul_add(a: f32, b: f32, c: f32) -> f32 {
         fma(a, b, c)
     }
 }
 
-/// `f32::mul_add`: one instruction inside a function compiled with the FMA feature (and on
-/// targets where FMA is baseline, such as aarch64).
-#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
-pub(crate) struct Native;
-
-impl MulAdd for Native {
-    #[inline(always)]
-    fn fma(a: f32, b: f32, c: f32) -> f32 {
-        a.mul_add(b, c)
-    }
-}
-
-/// An update loop over whole parameter buffers, generic over how it fuses multiply-adds.
-/// Implementations mark `run` `#[inline(always)]` so it is compiled inside [`run_fused`]'s
-/// feature-enabled copy.
-pub(crate) trait FusedKernel {
-    /// Runs the loop.
-    fn run<F: MulAdd>(&mut self);
-}
-
-/// Runs `kernel` with hardware FMA (and AVX2 vectorisation) when the CPU has it, else with the
-/// exact emulation; the results are the same bits.
+/// Runs an update loop with hardware FMA (and AVX2 vectorisation) when the CPU has it, else
+/// with the exact emulation: the results are the same bits.
 pub(crate) fn run_fused<K: FusedKernel>(kernel: &mut K) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            #[allow(unsafe_code)]
-            // SAFETY: the CPU supports AVX2 and FMA (checked just above), the only precondition
-            // of calling a function compiled with those target features.
-            unsafe {
-                run_with_avx2_fma(kernel)
-            };
-        } else {
-            kernel.run::<Emulated>();
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    kernel.run::<Native>();
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn run_with_avx2_fma<K: FusedKernel>(kernel: &mut K) {
-    kernel.run::<Native>();
+    simd::run_fused::<K, Emulated>(kernel);
 }
 
 /// PyTorch's `lerp(start, end, weight)`: the formula switches at weight 0.5 for accuracy.
 #[inline(always)]
 pub(crate) fn lerp<F: MulAdd>(start: f32, end: f32, weight: f32) -> f32 {
     if weight.abs() < 0.5 {
-        F::fma(weight, end - start, start)
+        F::mul_add(weight, end - start, start)
     } else {
         end - (end - start) * (1.0 - weight)
     }

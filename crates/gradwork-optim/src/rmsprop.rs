@@ -10,7 +10,9 @@ use gradwork_nn::{Module, ParamGrads};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::fma::{lerp, run_fused, FusedKernel, MulAdd};
+use gradwork_tensor::simd::FusedKernel;
+
+use crate::fma::{lerp, run_fused, MulAdd};
 use crate::optimizer::{
     check_range, kind_error, Optimizer, OptimizerConfig, OptimizerState, Slots,
 };
@@ -90,20 +92,20 @@ impl FusedKernel for RmsPropKernel<'_> {
         for i in 0..n {
             let mut g = grad[i] * sign;
             if let Some(wd) = wd {
-                g = F::fma(wd, p[i], g);
+                g = F::mul_add(wd, p[i], g);
             }
-            v[i] = F::fma(one_minus_alpha * g, g, v[i] * alpha);
+            v[i] = F::mul_add(one_minus_alpha * g, g, v[i] * alpha);
             let avg = match &mut gavg {
                 Some(ga) => {
                     ga[i] = lerp::<F>(ga[i], g, one_minus_alpha);
-                    F::fma(-ga[i], ga[i], v[i]).sqrt()
+                    F::mul_add(-ga[i], ga[i], v[i]).sqrt()
                 }
                 None => v[i].sqrt(),
             } + eps;
             match &mut buf {
                 Some(b) => {
                     b[i] = b[i] * momentum + g / avg;
-                    p[i] = F::fma(neg_lr, b[i], p[i]);
+                    p[i] = F::mul_add(neg_lr, b[i], p[i]);
                 }
                 None => p[i] += neg_lr * g / avg,
             }
@@ -200,7 +202,8 @@ impl Optimizer for RmsProp {
 #[cfg(test)]
 mod tests {
     use super::RmsPropKernel;
-    use crate::fma::{run_fused, test_values, Emulated, FusedKernel};
+    use crate::fma::{run_fused, test_values, Emulated};
+    use gradwork_tensor::simd::FusedKernel;
 
     /// The dispatched loop and the exact emulation give the same bits for every variant.
     #[test]

@@ -10,7 +10,9 @@ use gradwork_nn::{Module, ParamGrads};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{OptimError, Result};
-use crate::fma::{run_fused, FusedKernel, MulAdd};
+use gradwork_tensor::simd::FusedKernel;
+
+use crate::fma::{run_fused, MulAdd};
 use crate::optimizer::{check_range, Optimizer, OptimizerConfig, OptimizerState, Slots};
 
 /// SGD hyper-parameters; `Default` is PyTorch's (with lr 0.01, since PyTorch has none).
@@ -85,13 +87,13 @@ impl FusedKernel for SgdKernel<'_> {
         let g_at = |i: usize, p: &[f32]| {
             let g = grad[i] * sign;
             match wd {
-                Some(wd) => F::fma(wd, p[i], g),
+                Some(wd) => F::mul_add(wd, p[i], g),
                 None => g,
             }
         };
         let Some(buf) = self.momentum_buffer.as_deref_mut() else {
             for i in 0..n {
-                p[i] = F::fma(neg_lr, g_at(i, p), p[i]);
+                p[i] = F::mul_add(neg_lr, g_at(i, p), p[i]);
             }
             return;
         };
@@ -102,14 +104,14 @@ impl FusedKernel for SgdKernel<'_> {
             buf[i] = if self.first {
                 g
             } else {
-                F::fma(keep, g, buf[i] * momentum)
+                F::mul_add(keep, g, buf[i] * momentum)
             };
             let step = if self.nesterov {
-                F::fma(momentum, buf[i], g)
+                F::mul_add(momentum, buf[i], g)
             } else {
                 buf[i]
             };
-            p[i] = F::fma(neg_lr, step, p[i]);
+            p[i] = F::mul_add(neg_lr, step, p[i]);
         }
     }
 }
@@ -205,7 +207,8 @@ impl Optimizer for Sgd {
 #[cfg(test)]
 mod tests {
     use super::SgdKernel;
-    use crate::fma::{run_fused, test_values, Emulated, FusedKernel};
+    use crate::fma::{run_fused, test_values, Emulated};
+    use gradwork_tensor::simd::FusedKernel;
 
     /// The dispatched loop and the exact emulation give the same bits for every variant.
     #[test]

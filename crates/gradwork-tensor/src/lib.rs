@@ -26,6 +26,7 @@ mod binary;
 mod conv;
 mod display;
 mod error;
+mod gemv;
 mod im2col;
 mod index;
 #[cfg(feature = "nalgebra")]
@@ -37,6 +38,7 @@ mod pool;
 mod reduce;
 mod rng;
 mod shape_ops;
+pub mod simd;
 pub mod special;
 mod tensor;
 mod unary;

@@ -9,6 +9,7 @@
 use rayon::prelude::*;
 
 use crate::error::{or_panic, Result, TensorError};
+use crate::gemv::{row_times_matrix, GEMV_MAX_ROWS};
 use crate::layout::{broadcast_shapes, Layout};
 use crate::par::MATMUL_ROW_BLOCK;
 use crate::tensor::{Elem, Tensor};
@@ -70,6 +71,34 @@ fn gemm_rows(a: MatrixView, b: MatrixView, c: &mut [Elem], first_row: usize, k: 
     }
 }
 
+/// The matrix-vector path for a few rows (see `gemv`); false, with `c` untouched, when B's layout
+/// needs sgemm.
+fn gemv_rows(
+    a: MatrixView,
+    b: MatrixView,
+    c: &mut [Elem],
+    first_row: usize,
+    k: usize,
+    n: usize,
+) -> bool {
+    let mut gathered = Vec::new();
+    for (i, out) in c.chunks_mut(n).enumerate() {
+        let start = a.offset + (first_row + i) * a.row_stride;
+        let a_row: &[Elem] = if a.col_stride == 1 {
+            &a.data[start..start + k]
+        } else {
+            gathered.clear();
+            gathered.extend((0..k).map(|p| a.data[start + p * a.col_stride]));
+            &gathered
+        };
+        // B's layout is the same for every row: only the first can decline.
+        if row_times_matrix(a_row, b.data, b.offset, b.row_stride, b.col_stride, out).is_none() {
+            return false;
+        }
+    }
+    true
+}
+
 /// Computes one `[m, k] @ [k, n]` product into `c`, in parallel when `parallel` is set.
 ///
 /// Every sgemm call packs all of B again, so the rows are cut into as few pieces as there are
@@ -87,6 +116,11 @@ fn gemm(
     n: usize,
     parallel: bool,
 ) {
+    // Decided by the whole product's row count, never by a piece's, so that the thread count
+    // cannot change which kernel computes a row.
+    if m <= GEMV_MAX_ROWS && gemv_rows(a, b, c, 0, k, n) {
+        return;
+    }
     let pieces = if parallel {
         rayon::current_num_threads().min(m.div_ceil(MATMUL_ROW_BLOCK))
     } else {
