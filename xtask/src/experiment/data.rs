@@ -77,6 +77,10 @@ pub struct PreparedData {
     pub split: SplitRecord,
     /// The fitted scaler.
     pub scaler: Option<ScalerRecord>,
+    /// The token vocabulary (token data only).
+    pub vocab: Option<gradwork::data::Vocabulary>,
+    /// Its record for the results.
+    pub vocabulary: Option<super::data_text::VocabularyRecord>,
 }
 
 struct Table {
@@ -96,6 +100,23 @@ pub fn prepare(manifest: &Manifest, workspace: &Path) -> Result<PreparedData, Ex
     } = &manifest.data
     {
         return prepare_mnist(workspace, *channels, *train_limit, *test_limit);
+    }
+    if let DataSpec::Sst2 {
+        train_limit,
+        dev_limit,
+        max_len,
+        vocab_size,
+        min_count,
+    } = &manifest.data
+    {
+        let options = super::data_text::Sst2Options {
+            train_limit: *train_limit,
+            dev_limit: *dev_limit,
+            max_len: *max_len,
+            vocab_size: *vocab_size,
+            min_count: *min_count,
+        };
+        return super::data_text::prepare_sst2(workspace, &options);
     }
     let table = match &manifest.data {
         DataSpec::SklearnCsv {
@@ -144,7 +165,12 @@ pub fn prepare(manifest: &Manifest, workspace: &Path) -> Result<PreparedData, Ex
             features,
             noise,
         } => linear(*samples, *features, *noise, manifest.seed),
-        DataSpec::Mnist { .. } => unreachable!("handled above"),
+        DataSpec::Mnist { .. } | DataSpec::Sst2 { .. } => unreachable!("handled above"),
+        DataSpec::CharCorpus { .. } => {
+            return Err(ExperimentError::Data(
+                "char_corpus is language-model data: it needs a [language_model] table".into(),
+            ))
+        }
     };
     let regression = manifest.loss.is_regression();
     let n = table.features.shape()[0];
@@ -216,6 +242,8 @@ pub fn prepare(manifest: &Manifest, workspace: &Path) -> Result<PreparedData, Ex
         files,
         split: split_record,
         scaler,
+        vocab: None,
+        vocabulary: None,
     })
 }
 
@@ -283,7 +311,7 @@ fn scale(
 }
 
 /// Finds a data file: a workspace-relative path, or a registry file verified by `require_file`.
-fn resolve(
+pub(super) fn resolve(
     workspace: &Path,
     path: &Option<String>,
     dataset: &Option<String>,
@@ -303,7 +331,7 @@ fn resolve(
     Ok(full)
 }
 
-fn record_file(
+pub(super) fn record_file(
     full: &Path,
     name: String,
     files: &mut Vec<FileRecord>,
@@ -320,7 +348,11 @@ fn record_file(
 }
 
 /// A verified registry file, or an error telling which `cargo xtask fetch` to run.
-fn require(workspace: &Path, dataset: &str, file: &str) -> Result<PathBuf, ExperimentError> {
+pub(super) fn require(
+    workspace: &Path,
+    dataset: &str,
+    file: &str,
+) -> Result<PathBuf, ExperimentError> {
     let registry =
         Registry::load(&Registry::default_path(workspace)).map_err(ExperimentError::data)?;
     let opts = FetchOptions {
@@ -402,6 +434,8 @@ fn prepare_mnist(
         files,
         split,
         scaler: None,
+        vocab: None,
+        vocabulary: None,
     })
 }
 

@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::metrics::{self, Task};
+use super::schedule::ScheduleSpec;
+use super::tasks::{EnsembleSpec, LanguageModelSpec, PruneSpec};
 use super::ExperimentError;
 
 /// The manifest of the default experiment (`cargo xtask experiment` with no name).
@@ -48,9 +51,21 @@ pub struct Manifest {
     /// Threads of the rayon pool the run executes in (results do not depend on it).
     #[serde(default = "one")]
     pub threads: usize,
-    /// Metrics reported besides the loss (`accuracy`, `precision`, `recall`, `f1`, `mse`, `mae`, `r2`).
+    /// Metrics reported besides the loss, exactly these (see [`Task::allowed`]).
     #[serde(default)]
     pub metrics: Vec<String>,
+    /// A learning-rate schedule (the optimizer's `lr` is used when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleSpec>,
+    /// Train several members and average them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ensemble: Option<EnsembleSpec>,
+    /// Prune the trained members and fine-tune them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prune: Option<PruneSpec>,
+    /// Next-character language modelling (with `data.kind = "char_corpus"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language_model: Option<LanguageModelSpec>,
 }
 
 fn one() -> usize {
@@ -119,6 +134,49 @@ pub enum DataSpec {
         /// Standard deviation of the target noise.
         noise: f64,
     },
+    /// SST-2 from the fetch cache (`cargo xtask fetch sst2`): `train.tsv` trains, `dev.tsv`
+    /// tests. Sentences become word ids (a vocabulary built on the training part), truncated to
+    /// `max_len` and padded with `PAD_ID` (models drop all-padding columns per batch).
+    Sst2 {
+        /// Use only the first N training phrases (all 67,349 when absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        train_limit: Option<usize>,
+        /// Use only the first N dev sentences (all 872 when absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dev_limit: Option<usize>,
+        /// Tokens kept per sentence.
+        max_len: usize,
+        /// Vocabulary size including `<pad>` and `<unk>` (unbounded when absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        vocab_size: Option<usize>,
+        /// Words seen fewer times in the training part map to `<unk>`.
+        #[serde(default = "one")]
+        min_count: usize,
+    },
+    /// A character corpus (`dataset` + `file` from the registry, or `path`): the first
+    /// `train_fraction` of the characters train, the rest validate. Needs `[language_model]`.
+    CharCorpus {
+        /// Path relative to the workspace root.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        path: Option<String>,
+        /// Registry dataset name (with `file`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dataset: Option<String>,
+        /// File inside the registry dataset.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file: Option<String>,
+        /// Fraction of the characters (a prefix) used for training.
+        train_fraction: f64,
+        /// Characters per training window (targets are the next characters).
+        seq_len: usize,
+        /// Windows drawn at seeded random offsets of the training part per epoch.
+        train_windows: usize,
+        /// Fixed seeded windows of the validation part the loss is measured on.
+        eval_windows: usize,
+        /// Use only the first N characters of the file (all when absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        char_limit: Option<usize>,
+    },
 }
 
 /// The train/test split (ignored for datasets with an official split, such as MNIST).
@@ -174,8 +232,10 @@ pub struct ModelSpec {
 pub enum LayerSpec {
     /// A fully connected layer followed by an activation.
     Dense {
-        /// Output features.
-        units: usize,
+        /// Output features; when absent, the task's output count (classes, or the vocabulary
+        /// of a language model).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        units: Option<usize>,
         /// Activation after the layer.
         #[serde(default)]
         activation: Activation,
@@ -209,6 +269,56 @@ pub enum LayerSpec {
         /// Drop probability.
         p: f32,
     },
+    /// Token ids `[T]` to vectors `[T, dim]` (vocabulary size from the data); ids equal to
+    /// `PAD_ID` mark padding for the later `transformer_encoder` and `mean_pool`.
+    Embedding {
+        /// Vector size.
+        dim: usize,
+        /// Multiply the vectors by `sqrt(dim)` (the Transformer convention).
+        #[serde(default)]
+        scale: bool,
+    },
+    /// Adds the sinusoidal position table to `[T, D]`, then dropout.
+    PositionalEncoding {
+        /// Longest sequence (default: the data's sequence length).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_len: Option<usize>,
+        /// Dropout after the addition.
+        #[serde(default)]
+        dropout: f32,
+    },
+    /// A stack of post-norm Transformer encoder layers on `[T, D]`, masking padding keys.
+    TransformerEncoder {
+        /// Encoder layers.
+        layers: usize,
+        /// Attention heads (must divide D).
+        heads: usize,
+        /// Feed-forward width.
+        ff: usize,
+        /// Dropout inside each layer.
+        #[serde(default)]
+        dropout: f32,
+        /// Pre-norm instead of post-norm.
+        #[serde(default)]
+        norm_first: bool,
+    },
+    /// The mean over the real (non-padding) positions: `[T, D]` to `[D]`.
+    MeanPool,
+    /// An LSTM stack on `[T, F]`: `[T, units]` (sequences) or the last layer's final state `[units]`.
+    Lstm {
+        /// Hidden size.
+        units: usize,
+        /// Stacked layers.
+        #[serde(default = "one")]
+        layers: usize,
+        /// Return every step (true, default) or the final state only.
+        #[serde(default = "yes")]
+        return_sequences: bool,
+    },
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn two() -> usize {
@@ -312,7 +422,61 @@ impl Manifest {
         if self.model.layers.is_empty() {
             return Err("model.layers is empty".into());
         }
-        Ok(())
+        let lm = matches!(self.data, DataSpec::CharCorpus { .. });
+        match (&self.language_model, lm) {
+            (Some(spec), true) => spec.validate()?,
+            (None, false) => {}
+            (Some(_), false) => {
+                return Err("[language_model] needs data.kind = \"char_corpus\"".into())
+            }
+            (None, true) => {
+                return Err("data.kind = \"char_corpus\" needs a [language_model] table".into())
+            }
+        }
+        if lm && self.loss != LossSpec::SparseCategoricalCrossentropy {
+            return Err("a language model's loss must be sparse_categorical_crossentropy".into());
+        }
+        if let DataSpec::CharCorpus {
+            train_fraction,
+            seq_len,
+            train_windows,
+            eval_windows,
+            ..
+        } = &self.data
+        {
+            if !(*train_fraction > 0.0 && *train_fraction < 1.0) {
+                return Err("data.train_fraction must be in (0, 1)".into());
+            }
+            if *seq_len == 0 || *train_windows == 0 || *eval_windows == 0 {
+                return Err(
+                    "data.seq_len, train_windows and eval_windows must be at least 1".into(),
+                );
+            }
+        }
+        if let Some(e) = &self.ensemble {
+            if e.members == 0 {
+                return Err("ensemble.members must be at least 1".into());
+            }
+        }
+        if let Some(p) = &self.prune {
+            p.validate()?;
+        }
+        if (self.ensemble.is_some() || self.prune.is_some()) && self.task() != Task::Classification
+        {
+            return Err("[ensemble] and [prune] need a classification loss".into());
+        }
+        metrics::check(self.task(), &self.metrics)
+    }
+
+    /// What the run predicts (from the loss and `[language_model]`).
+    pub fn task(&self) -> Task {
+        if self.language_model.is_some() {
+            Task::LanguageModel
+        } else if self.loss.is_regression() {
+            Task::Regression
+        } else {
+            Task::Classification
+        }
     }
 
     /// The manifest as canonical JSON (the form stored in results and hashed).

@@ -4,9 +4,13 @@
 //!
 //! Map:
 //! - [`manifest`]: the manifest schema, loading and lookup.
-//! - [`data`]: loading, splitting and scaling the data a manifest names.
-//! - [`model`]: building the layer stack.
-//! - [`run`]: one run, end to end, inside a rayon pool.
+//! - [`data`]: loading, splitting and scaling the data a manifest names; [`data_text`]: SST-2
+//!   and character corpora.
+//! - [`model`]: building the layer stack; [`network`]: the stack for token models.
+//! - [`schedule`]: the `[schedule]` table; [`tasks`]: `[ensemble]`, `[prune]`,
+//!   `[language_model]`; [`metrics`]: the `metrics` list.
+//! - [`run`]: one run, end to end, inside a rayon pool; [`run_ensemble`] and [`run_lm`] for the
+//!   ensemble-and-prune and language-model flows.
 //! - [`results`]: the `results.json` document and the comparison used by `verify`.
 //! - [`env_info`]: the environment record (versions, CPU, git).
 //! - [`plots`]: the loss/accuracy SVG curves.
@@ -16,13 +20,20 @@ use std::path::{Path, PathBuf};
 
 pub mod cmd;
 pub mod data;
+pub mod data_text;
 pub mod env_info;
 pub mod hashing;
 pub mod manifest;
+pub mod metrics;
 pub mod model;
+pub mod network;
 pub mod plots;
 pub mod results;
 pub mod run;
+pub mod run_ensemble;
+pub mod run_lm;
+pub mod schedule;
+pub mod tasks;
 
 /// Everything that can stop an experiment.
 #[derive(Debug, thiserror::Error)]

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::data::{FileRecord, ScalerRecord, SplitRecord};
+use super::data_text::VocabularyRecord;
 use super::env_info::Environment;
 use super::manifest::Manifest;
 use super::ExperimentError;
@@ -48,6 +49,67 @@ pub struct Results {
     pub checkpoint_sha256: String,
     /// Wall times; the only part allowed to differ between reproductions.
     pub timings: Timings,
+    /// The token vocabulary (text data only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vocabulary: Option<VocabularyRecord>,
+    /// Members and per-stage metrics of an `[ensemble]`/`[prune]` run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ensemble: Option<EnsembleRecord>,
+    /// The language model's extra record (initial loss, generated sample).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language_model: Option<LanguageModelRecord>,
+}
+
+/// One trained member of an ensemble.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberRecord {
+    /// Its seed (initialisation, shuffles, dropout).
+    pub seed: u64,
+    /// Its training history.
+    pub history: Vec<EpochRecord>,
+    /// Its final parameters' SHA-256.
+    pub parameters_sha256: String,
+}
+
+/// The test metrics after one step of the ensemble-and-prune flow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageRecord {
+    /// `trained`, `pruned`, or `finetuned`.
+    pub stage: String,
+    /// The target sparsity (0 for `trained`).
+    pub sparsity: f64,
+    /// Each member's measured weight sparsity (empty for `trained`).
+    pub measured_sparsity: Vec<f64>,
+    /// Each member's listed metrics.
+    pub members: Vec<BTreeMap<String, f64>>,
+    /// The ensemble's (averaged probabilities) loss and listed metrics.
+    pub ensemble: BTreeMap<String, f64>,
+}
+
+/// The members and stages of an ensemble run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnsembleRecord {
+    /// The members in order.
+    pub members: Vec<MemberRecord>,
+    /// Every step, in order.
+    pub stages: Vec<StageRecord>,
+}
+
+/// What a language-model run adds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LanguageModelRecord {
+    /// Vocabulary size (the output classes).
+    pub vocabulary_size: usize,
+    /// Validation loss (nats/char) before training.
+    pub initial_val_loss: f64,
+    /// Optimizer steps taken.
+    pub steps: u64,
+    /// The prompt of the sample.
+    pub prompt: String,
+    /// The sampling temperature.
+    pub temperature: f64,
+    /// The generated text (prompt included), also in `sample.txt`.
+    pub sample: String,
 }
 
 /// One epoch of training.
