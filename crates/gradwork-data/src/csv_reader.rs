@@ -8,10 +8,12 @@ use csv::ByteRecord;
 
 use crate::csv_assemble::assemble;
 use crate::csv_columns::{CellContext, ColumnReader, Store};
+use crate::csv_fast_read::{read_fast, FastConfig, FastEnd};
 use crate::csv_options::{
     CategoricalColumns, ColumnRef, CsvOptions, MissingPolicy, TargetColumn, TargetKind,
 };
 use crate::csv_records::{csv_error, open_file, Records};
+use crate::csv_sink::RowSink;
 use crate::error::{CsvProblem, DataError, Result};
 use crate::parse_number::parse_f32_fast;
 use crate::sklearn_csv::SklearnMetadata;
@@ -133,6 +135,16 @@ fn resolve(
     })
 }
 
+/// How the data rows are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Engine {
+    /// Every record through the `csv` crate.
+    #[cfg_attr(not(test), allow(dead_code))]
+    CsvOnly,
+    /// The fast numeric path where it applies (see [`crate::csv_fast_read`]).
+    Fast(FastConfig),
+}
+
 /// The reader behind every public entry point.
 pub(crate) fn read_any<R: Read>(
     reader: R,
@@ -140,7 +152,27 @@ pub(crate) fn read_any<R: Read>(
     options: &CsvOptions,
     fitting: Fitting,
 ) -> Result<TabularDataset> {
+    read_any_with(
+        reader,
+        path,
+        options,
+        fitting,
+        Engine::Fast(FastConfig::default()),
+    )
+}
+
+/// [`read_any`] with a chosen [`Engine`].
+pub(crate) fn read_any_with<R: Read>(
+    reader: R,
+    path: Option<PathBuf>,
+    options: &CsvOptions,
+    fitting: Fitting,
+    engine: Engine,
+) -> Result<TabularDataset> {
     let mut records = Records::new(reader, options.delimiter, path.clone());
+    if matches!(engine, Engine::Fast(_)) {
+        records.keep_read_ahead();
+    }
     let empty = |line: u64| csv_error(&path, line, Some(1), None, CsvProblem::EmptyFile, b"");
 
     let mut metadata = None;
@@ -201,7 +233,7 @@ pub(crate) fn read_any<R: Read>(
         ));
     }
 
-    let mut columns = feature_readers(
+    let columns = feature_readers(
         &feature_positions,
         &names,
         options,
@@ -209,7 +241,7 @@ pub(crate) fn read_any<R: Read>(
         header_line,
         &path,
     )?;
-    let mut target = target_position
+    let target = target_position
         .map(|position| target_reader(position, &names, options, &fitting, metadata.as_ref()))
         .transpose()?;
 
@@ -224,45 +256,51 @@ pub(crate) fn read_any<R: Read>(
         markers: &markers,
         numeric_marker,
     };
-    let width = names.len();
-    let mut source_lines: Vec<u64> = Vec::new();
-    let mut process = |record: &ByteRecord, line: u64| -> Result<()> {
-        if record.len() != width {
-            let column = record.len().min(width) + 1;
-            let problem = CsvProblem::RaggedRow {
-                expected: width,
-                found: record.len(),
-            };
-            let text: Vec<u8> = record.iter().collect::<Vec<_>>().join(&options.delimiter);
-            return Err(csv_error(
-                &path,
-                line,
-                Some(column),
-                names.get(column - 1).cloned(),
-                problem,
-                &text,
-            ));
-        }
-        for column in columns.iter_mut() {
-            column.push(&record[column.position], line, &ctx)?;
-        }
-        if let Some(target) = target.as_mut() {
-            target.push(&record[target.position], line, &ctx)?;
-        }
-        source_lines.push(line);
-        Ok(())
+    let no_data_line = records.next_line();
+    let mut sink = RowSink {
+        columns,
+        target,
+        source_lines: Vec::new(),
+        width: names.len(),
+        names: &names,
+        delimiter: options.delimiter,
+        ctx,
     };
     if pending_first_row {
-        process(&records.record, header_line)?;
+        sink.process(&records.record, header_line)?;
     }
-    while let Some(line) = records.next()? {
-        process(&records.record, line)?;
+    match (engine, sink.fast_layout()) {
+        (Engine::Fast(config), Some(layout)) => {
+            let (rest, head, line) = records.into_rest().ok_or_else(|| DataError::Io {
+                path: path.clone(),
+                source: std::io::Error::other("the CSV read-ahead was not kept"),
+            })?;
+            if let FastEnd::Csv { rest, line } =
+                read_fast(rest, head, line, &mut sink, &layout, config)?
+            {
+                let mut records =
+                    Records::starting_at_line(rest, options.delimiter, path.clone(), line);
+                while let Some(line) = records.next()? {
+                    sink.process(&records.record, line)?;
+                }
+            }
+        }
+        _ => {
+            while let Some(line) = records.next()? {
+                sink.process(&records.record, line)?;
+            }
+        }
     }
+    let RowSink {
+        columns,
+        target,
+        source_lines,
+        ..
+    } = sink;
     if source_lines.is_empty() {
-        let line = records.next_line();
         return Err(csv_error(
             &path,
-            line,
+            no_data_line,
             Some(1),
             None,
             CsvProblem::NoDataRows,

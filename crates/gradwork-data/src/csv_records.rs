@@ -38,10 +38,23 @@ pub(crate) struct Records<R: Read> {
     path: Option<PathBuf>,
     /// The last line of the last record read (0 before the first).
     last_line: u64,
+    /// Added to every line number: the stream starts on line `line_offset + 1` of the file.
+    line_offset: u64,
 }
 
 impl<R: Read> Records<R> {
     pub fn new(reader: R, delimiter: u8, path: Option<PathBuf>) -> Self {
+        Self::starting_at_line(reader, delimiter, path, 1)
+    }
+
+    /// Records of a stream that starts on line `first_line` of the file (the rest of a file
+    /// whose beginning was read another way).
+    pub fn starting_at_line(
+        reader: R,
+        delimiter: u8,
+        path: Option<PathBuf>,
+        first_line: u64,
+    ) -> Self {
         let csv = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true) // ragged rows are reported by us, with the line and column
@@ -53,13 +66,27 @@ impl<R: Read> Records<R> {
             record: ByteRecord::new(),
             path,
             last_line: 0,
+            line_offset: first_line.saturating_sub(1),
         }
+    }
+
+    /// Keeps a copy of the bytes read ahead, so that [`Self::into_rest`] can hand them back.
+    pub fn keep_read_ahead(&mut self) {
+        self.csv.get_mut().keep_last_read();
+    }
+
+    /// Stops reading records: returns the underlying reader, the bytes already read past the
+    /// last record, and the line on which they start. `None` without [`Self::keep_read_ahead`].
+    pub fn into_rest(self) -> Option<(R, Vec<u8>, u64)> {
+        let consumed = self.csv.position().byte();
+        let (reader, rest, line) = self.csv.into_inner().into_unconsumed(consumed)?;
+        Some((reader, rest, line + self.line_offset))
     }
 
     /// Reads the next record; returns the 1-based line it starts on, or `None` at the end.
     pub fn next(&mut self) -> Result<Option<u64>> {
         let more = self.csv.read_byte_record(&mut self.record).map_err(|e| {
-            let line = self.last_line + 1;
+            let line = self.line_offset + self.last_line + 1;
             match e.into_kind() {
                 csv::ErrorKind::Io(source) => DataError::Io {
                     path: self.path.clone(),
@@ -89,13 +116,14 @@ impl<R: Read> Records<R> {
             0
         };
         Ok(Some(
-            self.last_line - inner_newlines.min(self.last_line.saturating_sub(1)),
+            self.line_offset + self.last_line
+                - inner_newlines.min(self.last_line.saturating_sub(1)),
         ))
     }
 
     /// The line after the last record (where a missing record would have been).
     pub fn next_line(&self) -> u64 {
-        self.last_line + 1
+        self.line_offset + self.last_line + 1
     }
 }
 

@@ -50,9 +50,14 @@
 mod categories;
 mod csv_assemble;
 mod csv_columns;
+mod csv_fast_block;
+mod csv_fast_read;
+#[cfg(test)]
+mod csv_fast_tests;
 mod csv_options;
 mod csv_reader;
 mod csv_records;
+mod csv_sink;
 mod error;
 mod idx;
 mod impute;

@@ -22,6 +22,8 @@ pub(crate) struct LineTracker<R> {
     pending_quotes: VecDeque<u64>,
     /// The offset of the last quote passed.
     last_quote: Option<u64>,
+    /// A copy of the bytes of the last `read` call, kept when asked for (see [`Self::keep_last_read`]).
+    last_read: Option<Vec<u8>>,
 }
 
 impl<R: Read> LineTracker<R> {
@@ -35,7 +37,33 @@ impl<R: Read> LineTracker<R> {
             last_counted: None,
             pending_quotes: VecDeque::new(),
             last_quote: None,
+            last_read: None,
         }
+    }
+
+    /// Keeps a copy of each read's bytes, so that the bytes a buffered parser on top has read but
+    /// not consumed can be recovered with [`Self::into_unconsumed`].
+    pub fn keep_last_read(&mut self) {
+        self.last_read = Some(Vec::new());
+    }
+
+    /// The inner reader, the bytes from offset `consumed` to the end of what was read (which must
+    /// all lie in the last read: true under a `BufReader`, which reads only when it is empty), and
+    /// the 1-based line on which offset `consumed` lies. `None` without [`Self::keep_last_read`]
+    /// or when `consumed` is before the last read.
+    pub fn into_unconsumed(self, consumed: u64) -> Option<(R, Vec<u8>, u64)> {
+        let last_read = self.last_read?;
+        let last_start = self.offset - last_read.len() as u64;
+        let skip = usize::try_from(consumed.checked_sub(last_start)?).ok()?;
+        let rest = last_read.get(skip..)?.to_vec();
+        // Counted newlines all lie before the last queried offset, which is at most `consumed`.
+        let newlines_before = self.counted
+            + self
+                .pending
+                .iter()
+                .take_while(|&&offset| offset < consumed)
+                .count() as u64;
+        Some((self.inner, rest, newlines_before + 1))
     }
 
     /// The 1-based line of the byte just before `end`, i.e. the last line of a record after which
@@ -76,6 +104,10 @@ impl<R: Read> Read for LineTracker<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         let data = &buf[..n];
+        if let Some(copy) = self.last_read.as_mut() {
+            copy.clear();
+            copy.extend_from_slice(data);
+        }
         // Quotes are rare in numeric files: one SWAR scan (`contains` is memchr) usually rules
         // them out. Newlines are located block by block: a branch-free test per 64-byte block
         // (which vectorises), and a byte scan only of the blocks that hold one.

@@ -1,0 +1,180 @@
+//! The fast numeric path over the data rows of a CSV file: the bytes after the header are cut into
+//! blocks of whole lines (about a megabyte each, so memory stays bounded whatever the file size),
+//! a batch of blocks is parsed in parallel with rayon ([`parse_block`]), and the rows are appended
+//! in file order. Rows the fast parser declines (a missing marker, text, a ragged row...) go
+//! through the same [`RowSink::process`] as the `csv` crate's records; at the first quote or lone
+//! `\r`, the `csv` crate reads the rest of the file. The result is therefore the same, bit for bit
+//! and error for error, as reading every record with the `csv` crate, and does not depend on the
+//! number of threads.
+
+use std::io::{Chain, Cursor, Read};
+
+use csv::ByteRecord;
+use rayon::prelude::*;
+
+use crate::csv_fast_block::{parse_block, plain_line, FastLayout, ParsedBlock, PlainLine};
+use crate::csv_sink::RowSink;
+use crate::error::{DataError, Result};
+
+/// Block sizes of the fast path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FastConfig {
+    /// Bytes read per block (a block is then cut back to its last line feed).
+    pub block_bytes: usize,
+    /// Blocks read per rayon thread before parsing them in parallel.
+    pub blocks_per_thread: usize,
+}
+
+impl Default for FastConfig {
+    fn default() -> Self {
+        FastConfig {
+            block_bytes: 1 << 20,
+            blocks_per_thread: 2,
+        }
+    }
+}
+
+/// How the fast path ended.
+pub(crate) enum FastEnd<R> {
+    /// Every row was read.
+    Finished,
+    /// The rest, from a record boundary on line `line`, must be read by the `csv` crate.
+    Csv {
+        /// The bytes from that boundary on.
+        rest: Chain<Cursor<Vec<u8>>, R>,
+        /// The line the rest starts on.
+        line: u64,
+    },
+}
+
+/// Blocks of whole lines from a reader.
+struct Blocks<R> {
+    input: R,
+    /// Bytes read past the last line feed of the previous block.
+    carry: Vec<u8>,
+    finished: bool,
+    block_bytes: usize,
+}
+
+impl<R: Read> Blocks<R> {
+    /// The next block: whole lines (the last one may lack its line feed at the end of input).
+    fn next_block(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+        let mut block = std::mem::take(&mut self.carry);
+        let mut wanted = self.block_bytes.max(block.len() + 1);
+        loop {
+            if !self.finished && block.len() < wanted {
+                let missing = (wanted - block.len()) as u64;
+                let got = (&mut self.input).take(missing).read_to_end(&mut block)?;
+                self.finished = (got as u64) < missing;
+            }
+            if self.finished {
+                return Ok((!block.is_empty()).then_some(block));
+            }
+            match block.iter().rposition(|&b| b == b'\n') {
+                Some(last) => {
+                    self.carry = block[last + 1..].to_vec();
+                    block.truncate(last + 1);
+                    return Ok(Some(block));
+                }
+                // A line longer than a block: read on.
+                None => wanted *= 2,
+            }
+        }
+    }
+}
+
+/// Reads the records of `head` followed by `input` (which start at a record boundary on line
+/// `first_line`) into `sink`.
+pub(crate) fn read_fast<R: Read>(
+    input: R,
+    head: Vec<u8>,
+    first_line: u64,
+    sink: &mut RowSink,
+    layout: &FastLayout,
+    config: FastConfig,
+) -> Result<FastEnd<R>> {
+    let mut blocks = Blocks {
+        input,
+        carry: head,
+        finished: false,
+        block_bytes: config.block_bytes.max(1),
+    };
+    let batch_len = (rayon::current_num_threads() * config.blocks_per_thread).max(1);
+    let mut record = ByteRecord::new();
+    let mut line = first_line;
+    loop {
+        let mut batch = Vec::with_capacity(batch_len);
+        while batch.len() < batch_len {
+            let block = blocks.next_block().map_err(|source| DataError::Io {
+                path: sink.ctx.path.clone(),
+                source,
+            })?;
+            match block {
+                Some(block) => batch.push(block),
+                None => break,
+            }
+        }
+        if batch.is_empty() {
+            return Ok(FastEnd::Finished);
+        }
+        // Once a column has turned to text, every cell goes through the careful path.
+        let parsed: Vec<Option<ParsedBlock>> = if sink.all_numeric() {
+            batch
+                .par_iter()
+                .map(|block| Some(parse_block(block, layout)))
+                .collect()
+        } else {
+            vec![None; batch.len()]
+        };
+        for (k, (block, parsed)) in batch.iter().zip(parsed).enumerate() {
+            let mut start = 0;
+            if let Some(parsed) = parsed.filter(|_| sink.all_numeric()) {
+                sink.append_parsed(&parsed, line);
+                line += parsed.end_line;
+                match parsed.stop {
+                    None => continue,
+                    Some(stop) => start = stop,
+                }
+            }
+            if let Some(offset) = careful_rows(block, start, &mut line, sink, &mut record)? {
+                let mut rest = block[offset..].to_vec();
+                for later in &batch[k + 1..] {
+                    rest.extend_from_slice(later);
+                }
+                rest.extend_from_slice(&blocks.carry);
+                return Ok(FastEnd::Csv {
+                    rest: Cursor::new(rest).chain(blocks.input),
+                    line,
+                });
+            }
+        }
+    }
+}
+
+/// Reads the lines of `block` from `start` one record at a time through [`RowSink::process`],
+/// advancing `line`. Returns the offset of the first line that needs the `csv` crate, if any.
+fn careful_rows(
+    block: &[u8],
+    start: usize,
+    line: &mut u64,
+    sink: &mut RowSink,
+    record: &mut ByteRecord,
+) -> Result<Option<usize>> {
+    let mut pos = start;
+    while pos < block.len() {
+        match plain_line(block, pos) {
+            PlainLine::Blank(next) => pos = next,
+            PlainLine::NeedsCsv => return Ok(Some(pos)),
+            PlainLine::Record { text, next } => {
+                record.clear();
+                for field in text.split(|&b| b == sink.delimiter) {
+                    record.push_field(field);
+                }
+                sink.process(record, *line)?;
+                pos = next;
+            }
+        }
+        *line += 1;
+    }
+    Ok(None)
+}
