@@ -1,6 +1,9 @@
-//! K-fold cross-validation with scikit-learn's fold sizes: `KFold` gives the first `n % k` folds
-//! one extra row; `StratifiedKFold` deals each class's rows round-robin over the folds (its
-//! allocation since scikit-learn 0.24).
+//! K-fold cross-validation with scikit-learn's folds. `KFold` cuts the rows in order into folds,
+//! the first `n % k` of them one row larger. `StratifiedKFold` follows scikit-learn's allocation
+//! since 0.24: classes are numbered by first appearance, dealing the sorted class numbers
+//! round-robin over the folds gives each fold's count of each class, and each class's rows, in
+//! row order, then go to fold 0 for its first count, fold 1 for the next, and so on. Without
+//! shuffling both are checked fold by fold against scikit-learn (`fixtures/sklearn_kfold.json`).
 
 use gradwork_tensor::Rng;
 use serde::{Deserialize, Serialize};
