@@ -275,6 +275,34 @@ fn print_summary(r: &Results, dir: &Path) {
         .map(|(k, v)| format!("{k} {v:.4}"))
         .collect();
     println!("   test: {}", metrics.join(", "));
+    if let Some(e) = &r.ensemble {
+        for st in &e.stages {
+            let members: Vec<String> = st
+                .members
+                .iter()
+                .map(|m| m.get("accuracy").map_or("-".into(), |a| format!("{a:.4}")))
+                .collect();
+            let ensemble = st
+                .ensemble
+                .get("accuracy")
+                .map_or("-".into(), |a| format!("{a:.4}"));
+            println!(
+                "   {:<9} sparsity {:.2}: members accuracy [{}], ensemble {ensemble}",
+                st.stage,
+                st.sparsity,
+                members.join(", ")
+            );
+        }
+    }
+    if let Some(lm) = &r.language_model {
+        println!(
+            "   validation loss {:.4} -> {:.4} nats/char over {} steps; sample in {}",
+            lm.initial_val_loss,
+            r.test_metrics.get("loss").copied().unwrap_or(f64::NAN),
+            lm.steps,
+            dir.join(super::run_lm::SAMPLE_FILE).display()
+        );
+    }
     println!(
         "   time: {:.2} s total, {:.2} s training ({:.0} samples/s), {} thread(s)",
         r.timings.total_seconds,
