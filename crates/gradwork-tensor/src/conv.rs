@@ -221,10 +221,10 @@ impl Tensor {
         // `contiguous()` always returns a contiguous tensor, so `as_slice` is `Some`.
         let (x, w) = (x.as_slice().unwrap(), w.as_slice().unwrap());
         let (og, k, p) = (g.o_group(), g.col_rows(), g.out_plane());
-        let mut out = vec![0.0; g.n * g.out_image()];
+        let mut out = crate::buffer::zeroed(g.n * g.out_image());
         let flops = g.flops();
         for_each_image_block(&mut out, g.out_image(), flops, |first, block| {
-            let mut col = vec![0.0; if g.is_pointwise() { 0 } else { k * p }];
+            let mut col = crate::buffer::zeroed(if g.is_pointwise() { 0 } else { k * p });
             for (i, y) in block.chunks_mut(g.out_image()).enumerate() {
                 let image = &x[(first + i) * g.in_image()..(first + i + 1) * g.in_image()];
                 for gi in 0..g.groups {
@@ -291,10 +291,10 @@ impl Tensor {
         let (dy, w) = (dy.as_slice().unwrap(), w.as_slice().unwrap());
         let (og, k, p) = (g.o_group(), g.col_rows(), g.out_plane());
         let group_len = g.c_group() * g.h * g.w;
-        let mut dx = vec![0.0; g.n * g.in_image()];
+        let mut dx = crate::buffer::zeroed(g.n * g.in_image());
         let flops = g.flops();
         for_each_image_block(&mut dx, g.in_image(), flops, |first, block| {
-            let mut dcol = vec![0.0; if g.is_pointwise() { 0 } else { k * p }];
+            let mut dcol = crate::buffer::zeroed(if g.is_pointwise() { 0 } else { k * p });
             for (i, dx_image) in block.chunks_mut(g.in_image()).enumerate() {
                 let dy_image = &dy[(first + i) * g.out_image()..];
                 for gi in 0..g.groups {
@@ -355,8 +355,8 @@ impl Tensor {
         let (og, k, p) = (g.o_group(), g.col_rows(), g.out_plane());
         let weight_len = g.o * k;
         let block_partial = |block: usize| -> Vec<Elem> {
-            let mut partial = vec![0.0; weight_len];
-            let mut col = vec![0.0; if g.is_pointwise() { 0 } else { k * p }];
+            let mut partial = crate::buffer::zeroed(weight_len);
+            let mut col = crate::buffer::zeroed(if g.is_pointwise() { 0 } else { k * p });
             let images = block * CONV_BATCH_BLOCK..((block + 1) * CONV_BATCH_BLOCK).min(g.n);
             for (i, image) in images.enumerate() {
                 let beta = if i == 0 { 0.0 } else { 1.0 };
@@ -383,7 +383,7 @@ impl Tensor {
         } else {
             (0..blocks).map(block_partial).collect()
         };
-        let mut dw = vec![0.0; weight_len];
+        let mut dw = crate::buffer::zeroed(weight_len);
         for partial in &partials {
             for (d, s) in dw.iter_mut().zip(partial) {
                 *d += s;

@@ -92,9 +92,16 @@ fn dot<F: MulAdd>(x: &[f32], y: &[f32]) -> f32 {
             acc[l] = F::mul_add(xc[l], yc[l], acc[l]);
         }
     }
-    // The tail goes to the first lanes too: independent sums, not one long dependent chain.
-    for (l, (&xi, &yi)) in xs.remainder().iter().zip(ys.remainder()).enumerate() {
-        acc[l] = F::mul_add(xi, yi, acc[l]);
+    // The tail, zero-padded to one more whole chunk: it continues the first lanes' independent
+    // sums (not one long dependent chain), and fixed indices keep `acc` in registers.
+    let (xr, yr) = (xs.remainder(), ys.remainder());
+    if !xr.is_empty() {
+        let (mut xt, mut yt) = ([0.0f32; LANES], [0.0f32; LANES]);
+        xt[..xr.len()].copy_from_slice(xr);
+        yt[..yr.len()].copy_from_slice(yr);
+        for l in 0..LANES {
+            acc[l] = F::mul_add(xt[l], yt[l], acc[l]);
+        }
     }
     let mut width = LANES;
     while width > 1 {

@@ -28,7 +28,7 @@ impl Tensor {
         let outer: usize = self.shape()[..axis].iter().product();
         let inner: usize = self.shape()[axis + 1..].iter().product();
         let len = self.shape()[axis];
-        let mut out = Vec::with_capacity(outer * indices.len() * inner);
+        let mut out = crate::buffer::with_capacity(outer * indices.len() * inner);
         for o in 0..outer {
             for &i in indices {
                 let start = (o * len + i) * inner;
@@ -68,7 +68,7 @@ impl Tensor {
         let src = src.as_slice().expect("contiguous");
         let outer: usize = self.shape()[..axis].iter().product();
         let inner: usize = self.shape()[axis + 1..].iter().product();
-        let mut out = vec![0.0; outer * size * inner];
+        let mut out = crate::buffer::zeroed(outer * size * inner);
         // In index order, so repeated indices accumulate in a fixed order.
         for o in 0..outer {
             for (k, &i) in indices.iter().enumerate() {
@@ -101,7 +101,7 @@ impl Tensor {
         check_gather_shapes("gather", self.shape(), axis, index, index_shape)?;
         check_indices("gather", self.shape(), axis, index)?;
         let strides = self.strides();
-        let mut out = Vec::with_capacity(index.len());
+        let mut out = crate::buffer::with_capacity(index.len());
         let mut position = vec![0usize; index_shape.len()];
         for &i in index {
             let mut at = self.layout.offset();
@@ -132,7 +132,7 @@ impl Tensor {
         check_gather_shapes("scatter_add", out_shape, axis, index, self.shape())?;
         check_indices("scatter_add", out_shape, axis, index)?;
         let strides = crate::layout::contiguous_strides(out_shape);
-        let mut out = vec![0.0; out_shape.iter().product()];
+        let mut out = crate::buffer::zeroed(out_shape.iter().product());
         let src = self.to_vec();
         let mut position = vec![0usize; self.ndim()];
         for (&i, v) in index.iter().zip(src) {
@@ -154,7 +154,7 @@ impl Tensor {
 
     /// One-hot rows: `[labels.len(), classes]` with a 1 at each label.
     pub fn try_one_hot(labels: &[usize], classes: usize) -> Result<Tensor> {
-        let mut out = vec![0.0; labels.len() * classes];
+        let mut out = crate::buffer::zeroed(labels.len() * classes);
         for (row, &label) in labels.iter().enumerate() {
             if label >= classes {
                 return Err(TensorError::IndexOutOfRange {

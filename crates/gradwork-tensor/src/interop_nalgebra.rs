@@ -24,7 +24,7 @@ use crate::tensor::Tensor;
 impl From<&DMatrix<f32>> for Tensor {
     fn from(matrix: &DMatrix<f32>) -> Self {
         let (rows, columns) = matrix.shape();
-        let mut data = Vec::with_capacity(rows * columns);
+        let mut data = crate::buffer::with_capacity(rows * columns);
         for row in 0..rows {
             data.extend((0..columns).map(|column| matrix[(row, column)]));
         }

@@ -23,6 +23,7 @@
 //! location. The determinism contract is in `docs/determinism.md`.
 
 mod binary;
+mod buffer;
 mod conv;
 mod display;
 mod error;
@@ -44,6 +45,7 @@ mod tensor;
 mod unary;
 mod view;
 
+pub use buffer::{buffer_pool_bytes, clear_buffer_pool, MAX_POOLED_BYTES, MIN_POOLED_LEN};
 pub use conv::{Conv2dOptions, CONV_BATCH_BLOCK};
 pub use error::{Result, TensorError};
 pub use layout::{broadcast_shapes, contiguous_strides, Axis, Layout};

@@ -204,7 +204,7 @@ impl Tensor {
         // `contiguous()` always returns a contiguous tensor, so `as_slice` is `Some`.
         let x = x.as_slice().unwrap();
         let (plane_in, plane_out) = (g.h * g.w, g.ho * g.wo);
-        let mut out = vec![0.0; g.planes * plane_out];
+        let mut out = crate::buffer::zeroed(g.planes * plane_out);
         let mut indices = vec![0usize; g.planes * plane_out];
         let (rows, cols) = g.windows();
         let pool_plane = |plane: usize, y: &mut [Elem], arg: &mut [usize]| {
@@ -313,7 +313,7 @@ impl Tensor {
         // `contiguous()` always returns a contiguous tensor, so `as_slice` is `Some`.
         let dy = dy.as_slice().unwrap();
         let plane_out = gs[2] * gs[3];
-        let mut dx = vec![0.0; input_len];
+        let mut dx = crate::buffer::zeroed(input_len);
         for_each_plane(&mut dx, plane_in, |plane, dx| {
             let range = plane * plane_out..(plane + 1) * plane_out;
             for (&g, &i) in dy[range.clone()].iter().zip(&indices[range]) {
@@ -358,7 +358,7 @@ impl Tensor {
         // `contiguous()` always returns a contiguous tensor, so `as_slice` is `Some`.
         let x = x.as_slice().unwrap();
         let (plane_in, plane_out) = (g.h * g.w, g.ho * g.wo);
-        let mut out = vec![0.0; g.planes * plane_out];
+        let mut out = crate::buffer::zeroed(g.planes * plane_out);
         let (rows, cols) = g.windows();
         for_each_plane(&mut out, plane_out, |plane, y| {
             let x = &x[plane * plane_in..(plane + 1) * plane_in];
@@ -403,7 +403,7 @@ impl Tensor {
         // `contiguous()` always returns a contiguous tensor, so `as_slice` is `Some`.
         let dy = dy.as_slice().unwrap();
         let (plane_in, plane_out) = (g.h * g.w, g.ho * g.wo);
-        let mut dx = vec![0.0; g.planes * plane_in];
+        let mut dx = crate::buffer::zeroed(g.planes * plane_in);
         let (rows, cols) = g.windows();
         for_each_plane(&mut dx, plane_in, |plane, dx| {
             let dy = &dy[plane * plane_out..(plane + 1) * plane_out];

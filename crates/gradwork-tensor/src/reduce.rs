@@ -118,7 +118,7 @@ impl Tensor {
             .filter(|&a| a != axis)
             .map(|a| self.shape()[a])
             .product();
-        let mut out = vec![0.0; lane_count];
+        let mut out = crate::buffer::zeroed(lane_count);
         if len == 0 {
             // Every lane is empty: each output is f applied to an empty slice.
             out.iter_mut().for_each(|o| *o = f(&[]));
@@ -172,7 +172,7 @@ impl Tensor {
         let data = x.as_slice().expect("contiguous");
         let len = self.shape()[axis_index];
         let outer = self.numel() / (len * inner);
-        let mut out = vec![0.0; outer * inner];
+        let mut out = crate::buffer::zeroed(outer * inner);
         for_each_row(&mut out, inner, |o, row| {
             let mut acc = vec![0.0f64; inner];
             for k in 0..len {
@@ -412,7 +412,7 @@ impl Tensor {
         let len = self.shape()[axis];
         let lanes = self.lanes_along(axis);
         let data = lanes.as_slice().expect("contiguous");
-        let mut out = vec![0.0; self.numel()];
+        let mut out = crate::buffer::zeroed(self.numel());
         if len > 0 {
             for_each_row(&mut out, len, |lane, o| {
                 f(&data[lane * len..(lane + 1) * len], o)

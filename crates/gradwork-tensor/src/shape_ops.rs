@@ -37,7 +37,7 @@ impl Tensor {
                 (t.contiguous(), block)
             })
             .collect();
-        let mut out = Vec::with_capacity(shape.iter().product());
+        let mut out = crate::buffer::with_capacity(shape.iter().product());
         for o in 0..outer {
             for (t, block) in &parts {
                 let data = t.as_slice().expect("contiguous");

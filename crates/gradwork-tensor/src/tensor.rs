@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::buffer::Buffer;
 use crate::error::{or_panic, Result, TensorError};
 use crate::layout::{checked_numel, Layout};
 use crate::rng::Rng;
@@ -26,7 +27,7 @@ pub type Elem = f32;
 /// ```
 #[derive(Clone)]
 pub struct Tensor {
-    pub(crate) storage: Arc<Vec<Elem>>,
+    pub(crate) storage: Arc<Buffer>,
     pub(crate) layout: Layout,
 }
 
@@ -51,7 +52,7 @@ impl Tensor {
             });
         }
         Ok(Tensor {
-            storage: Arc::new(data),
+            storage: Arc::new(Buffer::from(data)),
             layout: Layout::contiguous(shape),
         })
     }
@@ -99,7 +100,7 @@ impl Tensor {
 
     /// The `n x n` identity matrix.
     pub fn eye(n: usize) -> Self {
-        let mut data = vec![0.0; n * n];
+        let mut data = crate::buffer::zeroed(n * n);
         for i in 0..n {
             data[i * n + i] = 1.0;
         }
@@ -170,7 +171,7 @@ impl Tensor {
         Self::from_vec((0..n).map(f).collect(), shape)
     }
 
-    pub(crate) fn from_layout(storage: Arc<Vec<Elem>>, layout: Layout) -> Self {
+    pub(crate) fn from_layout(storage: Arc<Buffer>, layout: Layout) -> Self {
         debug_assert!(layout.required_storage() <= storage.len());
         Tensor { storage, layout }
     }
@@ -235,9 +236,11 @@ impl Tensor {
     /// The elements in row-major order, copied into a new `Vec`.
     pub fn to_vec(&self) -> Vec<Elem> {
         if let Some(slice) = self.as_slice() {
-            return slice.to_vec();
+            let mut out = crate::buffer::with_capacity(slice.len());
+            out.extend_from_slice(slice);
+            return out;
         }
-        let mut out = Vec::with_capacity(self.numel());
+        let mut out = crate::buffer::with_capacity(self.numel());
         self.layout.for_each_index(|i| out.push(self.storage[i]));
         out
     }
@@ -316,7 +319,7 @@ impl Tensor {
             self.is_contiguous() && self.layout.offset() == 0 && self.storage.len() == self.numel();
         if !whole {
             let copy = self.to_vec();
-            self.storage = Arc::new(copy);
+            self.storage = Arc::new(Buffer::from(copy));
             self.layout = Layout::contiguous(self.shape());
         }
         Arc::make_mut(&mut self.storage).as_mut_slice()
@@ -329,8 +332,8 @@ impl Tensor {
             self.is_contiguous() && self.layout.offset() == 0 && self.storage.len() == self.numel();
         if whole {
             match Arc::try_unwrap(self.storage) {
-                Ok(vec) => vec,
-                Err(shared) => shared.as_ref().clone(),
+                Ok(buffer) => buffer.into_vec(),
+                Err(shared) => shared.to_vec(),
             }
         } else {
             self.to_vec()
