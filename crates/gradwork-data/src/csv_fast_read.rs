@@ -10,7 +10,6 @@
 use std::io::{Chain, Cursor, Read};
 
 use csv::ByteRecord;
-use rayon::prelude::*;
 
 use crate::csv_fast_block::{parse_block, plain_line, FastLayout, ParsedBlock, PlainLine};
 use crate::csv_sink::RowSink;
@@ -103,35 +102,41 @@ pub(crate) fn read_fast<R: Read>(
     let mut record = ByteRecord::new();
     let mut line = first_line;
     loop {
-        let mut batch = Vec::with_capacity(batch_len);
-        while batch.len() < batch_len {
-            let block = blocks.next_block().map_err(|source| DataError::Io {
-                path: sink.ctx.path.clone(),
-                source,
-            })?;
-            match block {
-                Some(block) => batch.push(block),
-                None => break,
+        // Each block is handed to the pool as soon as it is read, so reading the next block
+        // overlaps parsing the previous ones. Once a column has turned to text, nothing is
+        // parsed ahead: every cell goes through the careful path.
+        let parse = sink.all_numeric();
+        let mut slots: Vec<Option<(Vec<u8>, Option<ParsedBlock>)>> =
+            (0..batch_len).map(|_| None).collect();
+        let mut read_error = None;
+        rayon::in_place_scope(|scope| {
+            for slot in slots.iter_mut() {
+                match blocks.next_block() {
+                    Ok(Some(block)) if parse => scope.spawn(move |_| {
+                        let parsed = parse_block(&block, layout);
+                        *slot = Some((block, Some(parsed)));
+                    }),
+                    Ok(Some(block)) => *slot = Some((block, None)),
+                    Ok(None) => break,
+                    Err(e) => {
+                        read_error = Some(e);
+                        break;
+                    }
+                }
             }
-        }
-        if batch.is_empty() {
+        });
+        let (batch, parsed): (Vec<Vec<u8>>, Vec<Option<ParsedBlock>>) =
+            slots.into_iter().flatten().unzip();
+        if batch.is_empty() && read_error.is_none() {
             return Ok(FastEnd::Finished);
         }
-        // Once a column has turned to text, every cell goes through the careful path.
-        let parsed: Vec<Option<ParsedBlock>> = if sink.all_numeric() {
-            batch
-                .par_iter()
-                .map(|block| Some(parse_block(block, layout)))
-                .collect()
-        } else {
-            vec![None; batch.len()]
-        };
         for (k, (block, parsed)) in batch.iter().zip(parsed).enumerate() {
             let mut start = 0;
             if let Some(parsed) = parsed.filter(|_| sink.all_numeric()) {
-                sink.append_parsed(&parsed, line);
-                line += parsed.end_line;
-                match parsed.stop {
+                let (end_line, stop) = (parsed.end_line, parsed.stop);
+                sink.append_parsed(parsed, line);
+                line += end_line;
+                match stop {
                     None => continue,
                     Some(stop) => start = stop,
                 }
@@ -147,6 +152,11 @@ pub(crate) fn read_fast<R: Read>(
                     line,
                 });
             }
+        }
+        // A read error is reported after the rows read before it (as the `csv` crate would).
+        if let Some(source) = read_error {
+            let path = sink.ctx.path.clone();
+            return Err(DataError::Io { path, source });
         }
     }
 }

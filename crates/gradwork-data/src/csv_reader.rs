@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use csv::ByteRecord;
 
 use crate::csv_assemble::assemble;
+use crate::csv_assemble_numeric::assemble_numeric;
 use crate::csv_columns::{CellContext, ColumnReader, Store};
 use crate::csv_fast_read::{read_fast, FastConfig, FastEnd};
 use crate::csv_options::{
@@ -265,6 +266,7 @@ pub(crate) fn read_any_with<R: Read>(
         names: &names,
         delimiter: options.delimiter,
         ctx,
+        pending: Vec::new(),
     };
     if pending_first_row {
         sink.process(&records.record, header_line)?;
@@ -291,13 +293,7 @@ pub(crate) fn read_any_with<R: Read>(
             }
         }
     }
-    let RowSink {
-        columns,
-        target,
-        source_lines,
-        ..
-    } = sink;
-    if source_lines.is_empty() {
+    if sink.rows() == 0 {
         return Err(csv_error(
             &path,
             no_data_line,
@@ -307,6 +303,13 @@ pub(crate) fn read_any_with<R: Read>(
             b"",
         ));
     }
+    let RowSink {
+        columns,
+        target,
+        source_lines,
+        pending,
+        ..
+    } = sink;
     if options.missing == MissingPolicy::Error {
         let reports: Vec<_> = columns
             .iter()
@@ -319,14 +322,19 @@ pub(crate) fn read_any_with<R: Read>(
             });
         }
     }
-    let dataset = assemble(
-        columns,
-        target,
-        source_lines,
-        options.categorical_encoding,
-        &fitting,
-        metadata.as_ref(),
-    )?;
+    // Fast blocks are pending only while every column is numeric (see `RowSink`).
+    let dataset = if pending.is_empty() {
+        assemble(
+            columns,
+            target,
+            source_lines,
+            options.categorical_encoding,
+            &fitting,
+            metadata.as_ref(),
+        )?
+    } else {
+        assemble_numeric(columns, target, source_lines, pending)?
+    };
     if let Some(metadata) = &metadata {
         metadata.check(&dataset, &path)?;
     }

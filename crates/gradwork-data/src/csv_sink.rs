@@ -28,6 +28,10 @@ pub(crate) struct RowSink<'a> {
     pub delimiter: u8,
     /// The file and the missing-value markers.
     pub ctx: CellContext<'a>,
+    /// Blocks read by the fast path after the last row stored in the columns, with the line
+    /// their relative lines count from. They are copied into the stores only when a later row
+    /// goes through [`Self::process`]; otherwise they go straight into the feature matrix.
+    pub pending: Vec<(ParsedBlock, u64)>,
 }
 
 impl RowSink<'_> {
@@ -38,6 +42,11 @@ impl RowSink<'_> {
 
     /// Checks `record`'s width and stores its selected cells; `line` is where it starts.
     pub fn process(&mut self, record: &ByteRecord, line: u64) -> Result<()> {
+        // Rows stay in file order: earlier fast blocks go into the stores first (a column
+        // turning to text converts everything stored before it).
+        if !self.pending.is_empty() {
+            self.flush_pending();
+        }
         if record.len() != self.width {
             let column = record.len().min(self.width) + 1;
             let problem = CsvProblem::RaggedRow {
@@ -103,14 +112,33 @@ impl RowSink<'_> {
     }
 
     /// Appends the rows of a block parsed by the fast path; its relative lines start at `line`.
-    pub fn append_parsed(&mut self, block: &ParsedBlock, line: u64) {
-        let readers = self.columns.iter_mut().chain(self.target.as_mut());
-        for (reader, values) in readers.zip(&block.columns) {
-            if let Store::Numeric(store) = &mut reader.store {
-                store.extend_from_slice(values);
-            }
+    pub fn append_parsed(&mut self, block: ParsedBlock, line: u64) {
+        if !block.lines.is_empty() {
+            self.pending.push((block, line));
         }
-        self.source_lines
-            .extend(block.lines.iter().map(|&relative| line + relative));
+    }
+
+    /// Copies the pending fast blocks into the column stores.
+    fn flush_pending(&mut self) {
+        for (block, line) in std::mem::take(&mut self.pending) {
+            let readers = self.columns.iter_mut().chain(self.target.as_mut());
+            for (reader, values) in readers.zip(&block.columns) {
+                if let Store::Numeric(store) = &mut reader.store {
+                    store.extend_from_slice(values);
+                }
+            }
+            self.source_lines
+                .extend(block.lines.iter().map(|&relative| line + relative));
+        }
+    }
+
+    /// The number of rows read so far.
+    pub fn rows(&self) -> usize {
+        self.source_lines.len()
+            + self
+                .pending
+                .iter()
+                .map(|(b, _)| b.lines.len())
+                .sum::<usize>()
     }
 }

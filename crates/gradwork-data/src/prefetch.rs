@@ -25,23 +25,14 @@ impl PrefetchReader {
     pub fn spawn(mut inner: Box<dyn Read + Send>) -> Self {
         let (sender, chunks) = sync_channel(IN_FLIGHT);
         std::thread::spawn(move || loop {
-            let mut chunk = vec![0u8; CHUNK];
-            let mut filled = 0;
-            let result = loop {
-                match inner.read(&mut chunk[filled..]) {
-                    Ok(0) => break Ok(()),
-                    Ok(n) => {
-                        filled += n;
-                        if filled == CHUNK {
-                            break Ok(());
-                        }
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => break Err(e),
-                }
-            };
-            let done = filled < CHUNK || result.is_err();
-            chunk.truncate(filled);
+            // `read_to_end` fills spare capacity without zeroing it first.
+            let mut chunk = Vec::with_capacity(CHUNK);
+            // (It also retries interrupted reads.)
+            let result = (&mut inner)
+                .take(CHUNK as u64)
+                .read_to_end(&mut chunk)
+                .map(|_| ());
+            let done = chunk.len() < CHUNK || result.is_err();
             let message = match result {
                 Ok(()) => Ok(chunk),
                 Err(e) => Err(e),

@@ -1,0 +1,104 @@
+//! The feature matrix of an all-numeric file straight from the fast path's parsed blocks: each
+//! block's rows are written into their place in the row-major matrix, blocks in parallel, without
+//! first gathering every column into one vector. The result equals what [`crate::csv_assemble`]
+//! builds from the same rows stored column by column.
+
+use gradwork_tensor::Tensor;
+use rayon::prelude::*;
+
+use crate::csv_columns::{ColumnReader, Store};
+use crate::csv_fast_block::ParsedBlock;
+use crate::error::Result;
+use crate::tabular::{ColumnEncoding, SourceColumn, TabularDataset, TabularSchema, TargetEncoding};
+
+/// The numbers of a numeric store (empty for any other store, which cannot occur here).
+fn numbers(reader: &ColumnReader) -> &[f32] {
+    match &reader.store {
+        Store::Numeric(values) => values,
+        _ => &[],
+    }
+}
+
+/// Builds the dataset from numeric column stores holding the first `stored_lines.len()` rows,
+/// followed by the rows of `pending` blocks (whose output columns are the features in order,
+/// then the target).
+pub(crate) fn assemble_numeric(
+    columns: Vec<ColumnReader>,
+    target: Option<ColumnReader>,
+    stored_lines: Vec<u64>,
+    pending: Vec<(ParsedBlock, u64)>,
+) -> Result<TabularDataset> {
+    let d = columns.len();
+    let stored = stored_lines.len();
+    let n = stored + pending.iter().map(|(b, _)| b.lines.len()).sum::<usize>();
+    // Zero-filled by the allocator (fresh pages), then written once by whichever thread owns
+    // the rows.
+    let mut data = vec![0.0f32; n * d];
+    let (stored_part, mut rest) = data.split_at_mut(stored * d);
+    let mut pieces: Vec<(&mut [f32], &ParsedBlock)> = Vec::with_capacity(pending.len());
+    for (block, _) in &pending {
+        let (piece, tail) = rest.split_at_mut(block.lines.len() * d);
+        pieces.push((piece, block));
+        rest = tail;
+    }
+    let stored_columns: Vec<&[f32]> = columns.iter().map(numbers).collect();
+    rayon::join(
+        || write_rows(stored_part, &stored_columns, d),
+        || {
+            pieces.into_par_iter().for_each(|(piece, block)| {
+                let block_columns: Vec<&[f32]> =
+                    block.columns[..d].iter().map(Vec::as_slice).collect();
+                write_rows(piece, &block_columns, d);
+            })
+        },
+    );
+
+    let targets = target.as_ref().map(|t| {
+        let mut values = Vec::with_capacity(n);
+        values.extend_from_slice(numbers(t));
+        for (block, _) in &pending {
+            values.extend_from_slice(&block.columns[d]);
+        }
+        values
+    });
+    let mut source_lines = stored_lines;
+    source_lines.reserve(n - stored);
+    for (block, line) in &pending {
+        source_lines.extend(block.lines.iter().map(|&relative| line + relative));
+    }
+
+    let schema = TabularSchema {
+        columns: columns
+            .into_iter()
+            .map(|c| SourceColumn {
+                name: c.name,
+                encoding: ColumnEncoding::Numeric,
+            })
+            .collect(),
+        target: target.map(|t| (t.name, TargetEncoding::Numeric)),
+    };
+    Ok(TabularDataset {
+        features: Tensor::try_from_vec(data, &[n, d])?,
+        targets: targets
+            .map(|values| Tensor::try_from_vec(values, &[n]))
+            .transpose()?,
+        class_indices: None,
+        feature_names: schema.feature_names(),
+        target_name: schema.target.as_ref().map(|t| t.0.clone()),
+        class_names: None,
+        source_lines,
+        schema,
+    })
+}
+
+/// Writes rows `0..out.len() / d` of `columns` (one slice per feature) row-major into `out`.
+fn write_rows(out: &mut [f32], columns: &[&[f32]], d: usize) {
+    if d == 0 {
+        return;
+    }
+    for (i, row) in out.chunks_exact_mut(d).enumerate() {
+        for (cell, column) in row.iter_mut().zip(columns) {
+            *cell = column[i];
+        }
+    }
+}
