@@ -1,5 +1,5 @@
 //! CSV load throughput: a generated numeric CSV (20 float columns + an integer label) read into
-//! a `TabularDataset`. Criterion reports bytes per second.
+//! a `TabularDataset` on 1 and 2 rayon threads. Criterion reports bytes per second.
 #![allow(missing_docs)] // criterion_group! generates an undocumented public function
 
 use std::io::{BufWriter, Write};
@@ -35,9 +35,15 @@ fn csv_load(c: &mut Criterion) {
     let mut group = c.benchmark_group("csv_load");
     group.throughput(Throughput::Bytes(bytes));
     group.sample_size(10);
-    group.bench_function("numeric/50000x21", |b| {
-        b.iter(|| read_csv(&path, &CsvOptions::default()).unwrap())
-    });
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        group.bench_function(format!("numeric/50000x21/threads{threads}"), |b| {
+            b.iter(|| pool.install(|| read_csv(&path, &CsvOptions::default()).unwrap()))
+        });
+    }
     group.finish();
 }
 

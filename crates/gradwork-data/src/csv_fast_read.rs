@@ -62,6 +62,7 @@ impl<R: Read> Blocks<R> {
         let mut wanted = self.block_bytes.max(block.len() + 1);
         loop {
             if !self.finished && block.len() < wanted {
+                block.reserve_exact(wanted - block.len());
                 let missing = (wanted - block.len()) as u64;
                 let got = (&mut self.input).take(missing).read_to_end(&mut block)?;
                 self.finished = (got as u64) < missing;

@@ -35,7 +35,7 @@
 //! ## Map
 //! | module | what |
 //! |---|---|
-//! | [`read_csv`], [`CsvOptions`] | streaming CSV (header, delimiter, BOM, CRLF, quotes, `.gz`), target by name/index/last, feature subset, missing markers, categoricals, class labels |
+//! | [`read_csv`], [`CsvOptions`] | streaming CSV (header, delimiter, BOM, CRLF, quotes, `.gz`), target by name/index/last, feature subset, missing markers, categoricals, class labels; numeric files parsed in parallel on the rayon pool, with results independent of the thread count |
 //! | [`read_sklearn_csv`] | scikit-learn's bundled CSVs (metadata line naming the classes) |
 //! | [`TabularDataset`], [`TabularSchema`] | the result, and the fitted encoders to read a test file the same way ([`read_csv_with_schema`]) |
 //! | [`Categories`] | a fitted sorted category list; unseen values are errors |
