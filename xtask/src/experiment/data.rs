@@ -8,7 +8,7 @@ use gradwork::data::{
     CsvOptions, ImageLayout, MinMaxScaler, Split, SplitConfig, StandardScaler, TargetColumn,
     TargetKind,
 };
-use gradwork::tensor::{Rng, Tensor};
+use gradwork::tensor::Tensor;
 use gradwork::train::{Dataset, Targets};
 use serde::{Deserialize, Serialize};
 
@@ -19,8 +19,8 @@ use crate::fetch::{self, FetchOptions};
 use crate::paths;
 use crate::registry::Registry;
 
-/// The RNG stream of synthetic data, forked from the manifest seed.
-pub const SYNTHETIC_STREAM: u64 = 0x5EED_DA7A;
+pub use super::data_synthetic::SYNTHETIC_STREAM;
+use super::data_synthetic::{linear, xor};
 
 /// One input file and its hash.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,11 +83,12 @@ pub struct PreparedData {
     pub vocabulary: Option<super::data_text::VocabularyRecord>,
 }
 
-struct Table {
-    features: Tensor,
-    classes: Option<Vec<usize>>,
-    values: Option<Vec<f32>>,
-    class_names: Option<Vec<String>>,
+/// Features with class labels or values, before splitting.
+pub(super) struct Table {
+    pub(super) features: Tensor,
+    pub(super) classes: Option<Vec<usize>>,
+    pub(super) values: Option<Vec<f32>>,
+    pub(super) class_names: Option<Vec<String>>,
 }
 
 /// Loads, splits and scales the data of a manifest.
@@ -437,43 +438,4 @@ fn prepare_mnist(
         vocab: None,
         vocabulary: None,
     })
-}
-
-fn xor(samples: usize, noise: f64, seed: u64) -> Table {
-    let mut rng = Rng::seed_from(seed).fork(SYNTHETIC_STREAM);
-    let mut x = Vec::with_capacity(samples * 2);
-    let mut y = Vec::with_capacity(samples);
-    for i in 0..samples {
-        let (a, b) = (i % 2, (i / 2) % 2);
-        x.push(a as f32 + (noise * rng.next_normal()) as f32);
-        x.push(b as f32 + (noise * rng.next_normal()) as f32);
-        y.push(a ^ b);
-    }
-    Table {
-        features: Tensor::from_vec(x, &[samples, 2]),
-        classes: Some(y),
-        values: None,
-        class_names: Some(vec!["0".into(), "1".into()]),
-    }
-}
-
-fn linear(samples: usize, features: usize, noise: f64, seed: u64) -> Table {
-    let mut rng = Rng::seed_from(seed).fork(SYNTHETIC_STREAM);
-    let mut x = Vec::with_capacity(samples * features);
-    let mut y = Vec::with_capacity(samples);
-    for _ in 0..samples {
-        let mut target = 0.5;
-        for j in 0..features {
-            let v = rng.next_normal();
-            target += (j + 1) as f64 * v;
-            x.push(v as f32);
-        }
-        y.push((target + noise * rng.next_normal()) as f32);
-    }
-    Table {
-        features: Tensor::from_vec(x, &[samples, features]),
-        classes: None,
-        values: Some(y),
-        class_names: None,
-    }
 }

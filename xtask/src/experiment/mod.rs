@@ -3,9 +3,9 @@
 //! Markdown summary (schemas in `docs/experiments.md`).
 //!
 //! Map:
-//! - [`manifest`]: the manifest schema, loading and lookup.
+//! - [`manifest`]: the manifest schema, loading and lookup; [`manifest_layers`]: the layer list.
 //! - [`data`]: loading, splitting and scaling the data a manifest names; [`data_text`]: SST-2
-//!   and character corpora.
+//!   and character corpora; [`data_synthetic`]: `xor` and `linear_regression`.
 //! - [`model`]: building the layer stack; [`network`]: the stack for token models.
 //! - [`schedule`]: the `[schedule]` table; [`tasks`]: `[ensemble]`, `[prune]`,
 //!   `[language_model]`; [`metrics`]: the `metrics` list.
@@ -13,17 +13,19 @@
 //!   ensemble-and-prune and language-model flows.
 //! - [`results`]: the `results.json` document and the comparison used by `verify`.
 //! - [`env_info`]: the environment record (versions, CPU, git).
-//! - [`plots`]: the loss/accuracy SVG curves.
+//! - [`plots`]: the loss/accuracy SVG curves; [`summary`]: `summary.md`.
 //! - [`cmd`]: the command-line drivers.
 
 use std::path::{Path, PathBuf};
 
 pub mod cmd;
 pub mod data;
+pub mod data_synthetic;
 pub mod data_text;
 pub mod env_info;
 pub mod hashing;
 pub mod manifest;
+pub mod manifest_layers;
 pub mod metrics;
 pub mod model;
 pub mod network;
@@ -33,6 +35,7 @@ pub mod run;
 pub mod run_ensemble;
 pub mod run_lm;
 pub mod schedule;
+pub mod summary;
 pub mod tasks;
 
 /// Everything that can stop an experiment.
