@@ -28,7 +28,7 @@ impl Default for FastConfig {
     fn default() -> Self {
         FastConfig {
             block_bytes: 1 << 20,
-            blocks_per_thread: 2,
+            blocks_per_thread: 4,
         }
     }
 }

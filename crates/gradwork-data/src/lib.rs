@@ -50,6 +50,7 @@
 mod categories;
 mod csv_assemble;
 mod csv_assemble_numeric;
+mod csv_column_setup;
 mod csv_columns;
 mod csv_fast_block;
 mod csv_fast_read;
