@@ -53,19 +53,37 @@ struct Blocks<R> {
     carry: Vec<u8>,
     finished: bool,
     block_bytes: usize,
+    /// A read error, reported once the whole lines read before it have been handed out.
+    error: Option<std::io::Error>,
 }
 
 impl<R: Read> Blocks<R> {
     /// The next block: whole lines (the last one may lack its line feed at the end of input).
     fn next_block(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+        if let Some(error) = self.error.take() {
+            return Err(error);
+        }
         let mut block = std::mem::take(&mut self.carry);
         let mut wanted = self.block_bytes.max(block.len() + 1);
         loop {
             if !self.finished && block.len() < wanted {
                 block.reserve_exact(wanted - block.len());
                 let missing = (wanted - block.len()) as u64;
-                let got = (&mut self.input).take(missing).read_to_end(&mut block)?;
-                self.finished = (got as u64) < missing;
+                match (&mut self.input).take(missing).read_to_end(&mut block) {
+                    Ok(got) => self.finished = (got as u64) < missing,
+                    // The bytes before the error are kept (`read_to_end` appends them).
+                    Err(error) => {
+                        self.finished = true;
+                        let Some(last) = block.iter().rposition(|&b| b == b'\n') else {
+                            return Err(error);
+                        };
+                        // Whole lines first, the error next time (as the `csv` crate
+                        // reports the records read before a failing read first).
+                        self.error = Some(error);
+                        block.truncate(last + 1);
+                        return Ok(Some(block));
+                    }
+                }
             }
             if self.finished {
                 return Ok((!block.is_empty()).then_some(block));
@@ -98,6 +116,7 @@ pub(crate) fn read_fast<R: Read>(
         carry: head,
         finished: false,
         block_bytes: config.block_bytes.max(1),
+        error: None,
     };
     let batch_len = (rayon::current_num_threads() * config.blocks_per_thread).max(1);
     let mut record = ByteRecord::new();

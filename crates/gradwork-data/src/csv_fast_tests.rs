@@ -315,3 +315,60 @@ proptest! {
         }
     }
 }
+
+/// A reader that yields `data` and then fails.
+struct FailsAfter {
+    data: std::io::Cursor<Vec<u8>>,
+}
+
+impl std::io::Read for FailsAfter {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.data.read(buf)? {
+            0 => Err(std::io::Error::other("disk on fire")),
+            n => Ok(n),
+        }
+    }
+}
+
+#[test]
+fn read_errors_surface_from_the_fast_path_after_earlier_row_errors() {
+    let text = numeric_csv(400, "\n");
+    let failing = |text: &str| FailsAfter {
+        data: std::io::Cursor::new(text.as_bytes().to_vec()),
+    };
+    let options = CsvOptions::default();
+    for threads in [1, 2] {
+        for config in CONFIGS {
+            let got = pool(threads).install(|| {
+                outcome(read_any_with(
+                    failing(&text),
+                    None,
+                    &options,
+                    Fitting::Fit,
+                    Engine::Fast(config),
+                ))
+            });
+            let expected = outcome(read_any_with(
+                failing(&text),
+                None,
+                &options,
+                Fitting::Fit,
+                Engine::CsvOnly,
+            ));
+            assert!(got.contains("disk on fire"), "{got}");
+            assert_eq!(got, expected);
+            // A bad cell before the failure is reported first, as record by record.
+            let bad = text.replacen("\n1", "\nx", 1);
+            let got = pool(threads).install(|| {
+                outcome(read_any_with(
+                    failing(&bad),
+                    None,
+                    &options,
+                    Fitting::Fit,
+                    Engine::Fast(config),
+                ))
+            });
+            assert!(got.contains("not a number"), "{got}");
+        }
+    }
+}
