@@ -217,6 +217,20 @@ fn an_epoch_schedule_sets_and_records_each_epochs_rate() {
 }
 
 #[test]
+fn a_step_schedule_changes_the_rate_every_step() {
+    // 60 training rows, batch 8: 8 steps per epoch. Decaying by half every 4 steps, epoch e
+    // starts at step 8 (e - 1), i.e. 0.02 * 0.5^(2 (e - 1)).
+    let tmp = tempfile::tempdir().unwrap();
+    let base = XOR.replace("METRICS", "metrics = [\"accuracy\"]");
+    let m = parse(&format!(
+        "{base}\n[schedule]\nevery = \"step\"\nStep = {{ base_lr = 0.02, step_size = 4, gamma = 0.5 }}\n"
+    ));
+    let r = run_in(&m, tmp.path(), 1);
+    let lrs: Vec<f64> = r.history.iter().map(|e| e.learning_rate).collect();
+    assert_eq!(lrs, [0.02, 0.005, 0.00125]);
+}
+
+#[test]
 fn padding_changes_nothing_in_a_masked_transformer() {
     let m = parse(
         r#"
