@@ -20,13 +20,14 @@ fn numbers(reader: &ColumnReader) -> &[f32] {
 }
 
 /// Builds the dataset from numeric column stores holding the first `stored_lines.len()` rows,
-/// followed by the rows of `pending` blocks (whose output columns are the features in order,
-/// then the target).
+/// followed by the rows of `pending` blocks (row-major, output column `k` at `order[k]` in each
+/// row; the outputs are the features in order, then the target).
 pub(crate) fn assemble_numeric(
     columns: Vec<ColumnReader>,
     target: Option<ColumnReader>,
     stored_lines: Vec<u64>,
     pending: Vec<(ParsedBlock, u64)>,
+    order: &[usize],
 ) -> Result<TabularDataset> {
     let d = columns.len();
     let stored = stored_lines.len();
@@ -42,14 +43,13 @@ pub(crate) fn assemble_numeric(
         rest = tail;
     }
     let stored_columns: Vec<&[f32]> = columns.iter().map(numbers).collect();
+    let features_order = &order[..d];
     rayon::join(
         || write_rows(stored_part, &stored_columns, d),
         || {
-            pieces.into_par_iter().for_each(|(piece, block)| {
-                let block_columns: Vec<&[f32]> =
-                    block.columns[..d].iter().map(Vec::as_slice).collect();
-                write_rows(piece, &block_columns, d);
-            })
+            pieces
+                .into_par_iter()
+                .for_each(|(piece, block)| copy_rows(piece, block, features_order))
         },
     );
 
@@ -57,7 +57,7 @@ pub(crate) fn assemble_numeric(
         let mut values = Vec::with_capacity(n);
         values.extend_from_slice(numbers(t));
         for (block, _) in &pending {
-            values.extend_from_slice(&block.columns[d]);
+            values.extend(block.column(order, d));
         }
         values
     });
@@ -99,6 +99,27 @@ fn write_rows(out: &mut [f32], columns: &[&[f32]], d: usize) {
     for (i, row) in out.chunks_exact_mut(d).enumerate() {
         for (cell, column) in row.iter_mut().zip(columns) {
             *cell = column[i];
+        }
+    }
+}
+
+/// Writes the features of a parsed block's rows into `out` (row-major, `features_order.len()`
+/// columns): a straight copy when the features are the first fields of each row, in order.
+fn copy_rows(out: &mut [f32], block: &ParsedBlock, features_order: &[usize]) {
+    let d = features_order.len();
+    if d == 0 {
+        return;
+    }
+    let rows = block.values.chunks_exact(block.width.max(1));
+    if features_order.iter().enumerate().all(|(k, &at)| k == at) {
+        for (row, values) in out.chunks_exact_mut(d).zip(rows) {
+            row.copy_from_slice(&values[..d]);
+        }
+    } else {
+        for (row, values) in out.chunks_exact_mut(d).zip(rows) {
+            for (cell, &at) in row.iter_mut().zip(features_order) {
+                *cell = values[at];
+            }
         }
     }
 }

@@ -17,18 +17,22 @@ use crate::parse_number::{parse_decimal_prefix, parse_f32_fast};
 pub(crate) struct FastLayout {
     /// The field delimiter (never a digit, sign, point, quote or line break).
     pub delimiter: u8,
-    /// For each field of a record, the output column it goes to (`None`: not selected). Its
-    /// length is the number of fields every record must have.
-    pub slots: Vec<Option<usize>>,
-    /// The number of output columns.
-    pub outputs: usize,
+    /// For each field of a record, whether it is read. Its length is the number of fields every
+    /// record must have.
+    pub selected: Vec<bool>,
+    /// For each output column (the features in order, then the target), where its value sits
+    /// among a row's selected fields (which are stored in field order).
+    pub order: Vec<usize>,
 }
 
 /// The rows of a block that the fast path could read.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ParsedBlock {
-    /// One vector per output column, one value per parsed row.
-    pub columns: Vec<Vec<f32>>,
+    /// Row-major values: each row's selected fields in field order (`order` maps them to output
+    /// columns).
+    pub values: Vec<f32>,
+    /// The number of selected fields per row.
+    pub width: usize,
     /// Each parsed row's line, relative to the block's first line (0-based).
     pub lines: Vec<u64>,
     /// The byte offset of the first row the fast path could not read, if any.
@@ -38,14 +42,11 @@ pub(crate) struct ParsedBlock {
     pub end_line: u64,
 }
 
-/// Whether a field may end at `end`: a delimiter, `\n`, `\r\n` or the end of the block.
-#[inline(always)]
-fn ends_field(block: &[u8], end: usize, delimiter: u8) -> bool {
-    match block.get(end) {
-        None => true,
-        Some(&b) if b == delimiter || b == b'\n' => true,
-        Some(b'\r') => block.get(end + 1) == Some(&b'\n'),
-        Some(_) => false,
+impl ParsedBlock {
+    /// The values of output column `k`, row after row, given the layout's `order`.
+    pub fn column<'a>(&'a self, order: &[usize], k: usize) -> impl Iterator<Item = f32> + 'a {
+        let at = order[k].min(self.values.len());
+        self.values[at..].iter().step_by(self.width.max(1)).copied()
     }
 }
 
@@ -67,44 +68,45 @@ fn field_end(block: &[u8], start: usize, delimiter: u8) -> Option<usize> {
     Some(block.len())
 }
 
-/// The length of the line break at `at` (`\n` or `\r\n`), or 0 at the end of the block.
-#[inline(always)]
-fn line_break_len(block: &[u8], at: usize) -> usize {
-    match block.get(at) {
-        None => 0,
-        Some(b'\r') => 2,
-        Some(_) => 1,
-    }
+/// What ends a field.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FieldEnd {
+    /// A delimiter: another field follows.
+    Delimiter,
+    /// The end of the row, after a line break of this many bytes (`\n`, `\r\n`, or none at the
+    /// end of the block).
+    Row(usize),
+    /// Anything else: the field is not a plain number.
+    Other,
 }
 
-/// Parses the selected cell starting at `start`: the number is read as the field is scanned
-/// (the common case: a plain decimal followed by a delimiter or a line break); anything else is
-/// trimmed and given to [`parse_f32_fast`], as [`crate::csv_columns::ColumnReader::push`] does.
-/// Returns the value and where the field ends, or `None` when the fast path declines the cell.
+/// What the byte at `at` does to the field before it.
 #[inline(always)]
-fn parse_cell(block: &[u8], start: usize, delimiter: u8) -> Option<(f32, usize)> {
-    match parse_decimal_prefix(block, start) {
-        Some((value, end)) if ends_field(block, end, delimiter) => Some((value, end)),
-        // Spaces around the number, or something else: the cell as a whole.
-        _ => {
-            let end = field_end(block, start, delimiter)?;
-            parse_f32_fast(trim_cell(&block[start..end])).map(|v| (v, end))
-        }
+fn field_end_at(block: &[u8], at: usize, delimiter: u8) -> FieldEnd {
+    match block.get(at) {
+        None => FieldEnd::Row(0),
+        Some(&b) if b == delimiter => FieldEnd::Delimiter,
+        Some(b'\n') => FieldEnd::Row(1),
+        Some(b'\r') if block.get(at + 1) == Some(&b'\n') => FieldEnd::Row(2),
+        Some(_) => FieldEnd::Other,
     }
 }
 
 /// Parses the rows of `block` (whole lines, starting at a record boundary) until its end or the
 /// first row the fast path cannot read.
+///
+/// A selected cell is parsed as it is scanned (the common case: a plain decimal followed by a
+/// delimiter or a line break); anything else is delimited, trimmed and given to
+/// [`parse_f32_fast`], as [`crate::csv_columns::ColumnReader::push`] does.
 pub(crate) fn parse_block(block: &[u8], layout: &FastLayout) -> ParsedBlock {
-    let width = layout.slots.len();
+    let fields = layout.selected.len();
     let delimiter = layout.delimiter;
+    let width = layout.order.len();
     // At most one row per line: the vectors never grow, and hold no more than they must
     // (this count is a vectorised pass, cheap next to the parsing).
-    let rows_guess = block.iter().filter(|&&b| b == b'\n').count() + 1;
-    let mut columns: Vec<Vec<f32>> = (0..layout.outputs)
-        .map(|_| Vec::with_capacity(rows_guess))
-        .collect();
-    let mut lines: Vec<u64> = Vec::with_capacity(rows_guess);
+    let rows_bound = block.iter().filter(|&&b| b == b'\n').count() + 1;
+    let mut values: Vec<f32> = Vec::with_capacity(rows_bound * width);
+    let mut lines: Vec<u64> = Vec::with_capacity(rows_bound);
     let mut pos = 0;
     let mut line = 0u64;
     let stop = 'rows: loop {
@@ -124,42 +126,47 @@ pub(crate) fn parse_block(block: &[u8], layout: &FastLayout) -> ParsedBlock {
             Some(_) => {}
         }
         let row_start = pos;
-        for (field, slot) in layout.slots.iter().enumerate() {
-            let end = match *slot {
-                Some(output) => {
-                    let Some((value, end)) = parse_cell(block, pos, delimiter) else {
+        for (field, &selected) in layout.selected.iter().enumerate() {
+            let mut end = (pos, FieldEnd::Other);
+            if selected {
+                if let Some((value, after)) = parse_decimal_prefix(block, pos) {
+                    end = (after, field_end_at(block, after, delimiter));
+                    if end.1 != FieldEnd::Other {
+                        values.push(value);
+                    }
+                }
+            }
+            if end.1 == FieldEnd::Other {
+                // Spaces around the number, something else, or a field not read.
+                let Some(after) = field_end(block, pos, delimiter) else {
+                    break 'rows Some(row_start);
+                };
+                if selected {
+                    let Some(value) = parse_f32_fast(trim_cell(&block[pos..after])) else {
                         break 'rows Some(row_start);
                     };
-                    columns[output].push(value);
-                    end
+                    values.push(value);
                 }
-                None => match field_end(block, pos, delimiter) {
-                    Some(end) => end,
-                    None => break 'rows Some(row_start),
-                },
-            };
-            let last = field + 1 == width;
-            match block.get(end) {
-                // More fields than the header.
-                Some(&b) if b == delimiter && last => break 'rows Some(row_start),
-                Some(&b) if b == delimiter => pos = end + 1,
-                // Fewer fields than the header.
-                _ if !last => break 'rows Some(row_start),
-                _ => {
-                    let newline = line_break_len(block, end);
-                    pos = end + newline;
+                end = (after, field_end_at(block, after, delimiter));
+            }
+            let last = field + 1 == fields;
+            match (end.1, last) {
+                (FieldEnd::Delimiter, false) => pos = end.0 + 1,
+                (FieldEnd::Row(newline), true) => {
+                    pos = end.0 + newline;
                     lines.push(line);
                     line += u64::from(newline > 0);
                 }
+                // More or fewer fields than the header.
+                _ => break 'rows Some(row_start),
             }
         }
     };
     // Drop the cells of a row left half-read.
-    for column in &mut columns {
-        column.truncate(lines.len());
-    }
+    values.truncate(lines.len() * width);
     ParsedBlock {
-        columns,
+        values,
+        width,
         lines,
         stop,
         end_line: line,

@@ -309,6 +309,7 @@ pub(crate) fn read_any_with<R: Read>(
             b"",
         ));
     }
+    let order = sink.output_order();
     let RowSink {
         columns,
         target,
@@ -339,7 +340,7 @@ pub(crate) fn read_any_with<R: Read>(
             metadata.as_ref(),
         )?
     } else {
-        assemble_numeric(columns, target, source_lines, pending)?
+        assemble_numeric(columns, target, source_lines, pending, &order)?
     };
     if let Some(metadata) = &metadata {
         metadata.check(&dataset, &path)?;

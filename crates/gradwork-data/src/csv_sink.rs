@@ -90,19 +90,29 @@ impl RowSink<'_> {
         if self.width == 0 || self.ctx.numeric_marker || !self.all_numeric() {
             return None;
         }
-        let mut slots = vec![None; self.width];
-        for (output, reader) in self.readers().enumerate() {
-            let slot = slots.get_mut(reader.position)?;
-            if slot.is_some() {
+        let mut selected = vec![false; self.width];
+        for reader in self.readers() {
+            let slot = selected.get_mut(reader.position)?;
+            if *slot {
                 return None;
             }
-            *slot = Some(output);
+            *slot = true;
         }
         Some(FastLayout {
             delimiter: d,
-            slots,
-            outputs: self.columns.len() + usize::from(self.target.is_some()),
+            selected,
+            order: self.output_order(),
         })
+    }
+
+    /// For each output column (features, then the target), where its value sits among a row's
+    /// selected fields taken in field order (the fast path's row layout).
+    pub fn output_order(&self) -> Vec<usize> {
+        let mut positions: Vec<usize> = self.readers().map(|r| r.position).collect();
+        positions.sort_unstable();
+        self.readers()
+            .map(|r| positions.partition_point(|&p| p < r.position))
+            .collect()
     }
 
     /// Whether every selected column still stores plain numbers (a column that turned to text
@@ -120,11 +130,12 @@ impl RowSink<'_> {
 
     /// Copies the pending fast blocks into the column stores.
     fn flush_pending(&mut self) {
+        let order = self.output_order();
         for (block, line) in std::mem::take(&mut self.pending) {
             let readers = self.columns.iter_mut().chain(self.target.as_mut());
-            for (reader, values) in readers.zip(&block.columns) {
+            for (k, reader) in readers.enumerate() {
                 if let Store::Numeric(store) = &mut reader.store {
-                    store.extend_from_slice(values);
+                    store.extend(block.column(&order, k));
                 }
             }
             self.source_lines

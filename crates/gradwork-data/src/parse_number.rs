@@ -93,8 +93,8 @@ fn read_digits(bytes: &[u8], mut i: usize, mantissa: &mut u64) -> usize {
 
 /// Parses `[+-]digits[.digits]` starting at `bytes[start]` and stopping at the first byte that
 /// does not continue it; returns the value, correctly rounded to `f32`, and the position where it
-/// stopped. `None` when there is no digit, more than 19 digits, a mantissa above 2^53, a value
-/// outside the normal `f32` range, or an `f32` rounding midpoint (see [`parse_f32_fast`]).
+/// stopped. `None` when there is no digit, more than 19 digits, a mantissa above 2^53, or an
+/// `f32` rounding midpoint (see [`parse_f32_fast`]).
 #[inline]
 pub(crate) fn parse_decimal_prefix(bytes: &[u8], start: usize) -> Option<(f32, usize)> {
     let (negative, first_digit) = match bytes.get(start)? {
@@ -117,8 +117,7 @@ pub(crate) fn parse_decimal_prefix(bytes: &[u8], start: usize) -> Option<(f32, u
 }
 
 /// The `f32` nearest to `mantissa / 10^fraction_digits`, or `None` when the fast path must
-/// decline: no digit, more than 19 digits, a mantissa above 2^53, an exact `f32` midpoint, or a
-/// value outside the normal `f32` range.
+/// decline: no digit, more than 19 digits, a mantissa above 2^53, or an exact `f32` midpoint.
 #[inline(always)]
 fn decimal_to_f32(mantissa: u64, total_digits: usize, fraction_digits: usize) -> Option<f32> {
     // With at most 19 digits the wrapping arithmetic of the callers never wrapped.
@@ -134,15 +133,19 @@ fn decimal_to_f32(mantissa: u64, total_digits: usize, fraction_digits: usize) ->
     // cell in 30 million) the exact division decides.
     // `mantissa <= 2^53`: the signed conversion is exact (and one instruction).
     let mut magnitude = mantissa as i64 as f64 * INVERSE_POWERS_OF_TEN[fraction_digits];
-    if (magnitude.to_bits() & DROPPED).abs_diff(MIDPOINT) <= 8 {
+    // (Subtracting first makes the window test one comparison: the low 29 bits of the
+    // difference are those of `dropped - (MIDPOINT - 8)` modulo 2^29.)
+    if (magnitude.to_bits().wrapping_sub(MIDPOINT - 8) & DROPPED) <= 16 {
         magnitude = mantissa as i64 as f64 / POWERS_OF_TEN[fraction_digits];
         if magnitude != 0.0 && magnitude.to_bits() & DROPPED == MIDPOINT {
             return None;
         }
     }
-    if magnitude != 0.0 && !(f32::MIN_POSITIVE as f64..=f32::MAX as f64).contains(&magnitude) {
-        return None;
-    }
+    // No range check is needed: at most 19 digits keep a non-zero value within
+    // [1e-19, 1e19), far inside the normal f32 range.
+    debug_assert!(
+        magnitude == 0.0 || (f32::MIN_POSITIVE as f64..=f32::MAX as f64).contains(&magnitude)
+    );
     Some(magnitude as f32)
 }
 
@@ -152,10 +155,10 @@ fn decimal_to_f32(mantissa: u64, total_digits: usize, fraction_digits: usize) ->
 /// Why it is exact: the mantissa (at most 2^53) and the power of ten are exact `f64`s, so
 /// their quotient is the correctly rounded `f64` of the decimal (IEEE division). Rounding that
 /// `f64` to `f32` gives the correctly rounded `f32` unless the `f64` sits exactly on a midpoint
-/// between two `f32`s (double rounding); that case, and values outside the normal `f32` range,
-/// return `None`. The quotient is only computed near a midpoint: elsewhere a product with
-/// `10^-k`, at most 2 `f64` ulps from the decimal, has no midpoint between it and the decimal and
-/// so rounds to the same `f32` (see [`parse_decimal_prefix`]).
+/// between two `f32`s (double rounding): that case returns `None`. (With at most 19 digits the
+/// value is never outside the normal `f32` range.) The quotient is only computed near a
+/// midpoint: elsewhere a product with `10^-k`, at most 2 `f64` ulps from the decimal, has no
+/// midpoint between it and the decimal and so rounds to the same `f32`.
 pub(crate) fn parse_f32_fast(cell: &[u8]) -> Option<f32> {
     match parse_decimal_prefix(cell, 0)? {
         (value, end) if end == cell.len() => Some(value),
@@ -291,5 +294,41 @@ mod tests {
         // 20 digits, and 19 digits above 2^53, are left to the standard parser.
         assert_eq!(parse_f32_fast(b"12345678901234567890"), None);
         assert_eq!(parse_f32_fast(b"9999999999999999999"), None);
+    }
+
+    #[test]
+    fn decimals_next_to_f32_midpoints_agree_with_std() {
+        // Decimals a few f64 ulps from a midpoint between two f32s: where the product with
+        // 10^-k could round either way, so the exact division must decide.
+        let mut state = 3u64;
+        let mut checked = 0;
+        for _ in 0..50_000 {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            // In [1, 8): 15 decimals then put the decimal within about one f64 ulp.
+            let low = 1.0 + (state >> 40) as f32 / (1u64 << 24) as f32 * 7.0;
+            let high = f32::from_bits(low.to_bits() + 1);
+            let midpoint = (f64::from(low) + f64::from(high)) / 2.0;
+            for digits in [13, 14, 15] {
+                let text = format!("{midpoint:.digits$}");
+                let mut bytes = text.clone().into_bytes();
+                for delta in [0i8, 1, -1] {
+                    let last = bytes.len() - 1;
+                    let digit = (text.as_bytes()[last] - b'0') as i8 + delta;
+                    if !(0..=9).contains(&digit) {
+                        continue;
+                    }
+                    bytes[last] = b'0' + digit as u8;
+                    let cell = std::str::from_utf8(&bytes).unwrap();
+                    check(cell);
+                    checked += usize::from(parse_f32_fast(cell.as_bytes()).is_some());
+                }
+            }
+        }
+        assert!(
+            checked > 100_000,
+            "only {checked} near-midpoint decimals took the fast path"
+        );
     }
 }
