@@ -17,7 +17,7 @@ impl Tensor {
         f: impl Fn(Elem, Elem) -> Elem + Sync + Send,
     ) -> Result<Tensor> {
         let out_shape = broadcast_shapes(op, self.shape(), other.shape())?;
-        let mut out = crate::buffer::zeroed(out_shape.iter().product());
+        let mut out = crate::buffer::scratch(out_shape.iter().product());
         if out.is_empty() {
             return Ok(Tensor::from_vec(out, &out_shape));
         }

@@ -11,7 +11,8 @@
 //! The pool holds at most [`MAX_POOLED_BYTES`] and a few buffers per exact length (a step needs
 //! the same lengths every time); [`clear_buffer_pool`] returns everything to the allocator.
 //! Pooled memory is always fully written before it is read (`zeroed` fills, `with_capacity`
-//! hands out an empty `Vec`), so reuse can never change a result.
+//! hands out an empty `Vec`, `scratch` goes only to kernels that write every element), so reuse
+//! can never change a result.
 
 use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
@@ -47,36 +48,54 @@ fn with_pool<R>(f: impl FnOnce(&mut Pool) -> R) -> R {
     f(pool)
 }
 
-/// An empty `Vec` with capacity for exactly `len` elements, reused from the pool when one is free.
-pub(crate) fn with_capacity(len: usize) -> Vec<Elem> {
-    if len >= MIN_POOLED_LEN {
-        let reused = with_pool(|pool| {
-            let v = pool.by_len.get_mut(&len)?.pop()?;
-            pool.bytes -= len * std::mem::size_of::<Elem>();
-            Some(v)
-        });
-        if let Some(mut v) = reused {
-            v.clear();
-            return v;
-        }
+/// A free pooled buffer of exactly `len` elements (its stale contents included), if any.
+fn take_pooled(len: usize) -> Option<Vec<Elem>> {
+    if len < MIN_POOLED_LEN {
+        return None;
     }
-    Vec::with_capacity(len)
+    with_pool(|pool| {
+        let v = pool.by_len.get_mut(&len)?.pop()?;
+        pool.bytes -= len * std::mem::size_of::<Elem>();
+        Some(v)
+    })
+}
+
+/// An empty `Vec` with capacity for `len` elements, reused from the pool when one is free.
+pub(crate) fn with_capacity(len: usize) -> Vec<Elem> {
+    match take_pooled(len) {
+        Some(mut v) => {
+            v.clear();
+            v
+        }
+        None => Vec::with_capacity(len),
+    }
 }
 
 /// `len` zeros, in a reused buffer when one is free.
 pub(crate) fn zeroed(len: usize) -> Vec<Elem> {
-    if len < MIN_POOLED_LEN {
-        return vec![0.0; len];
+    match take_pooled(len) {
+        Some(mut v) => {
+            v.fill(0.0);
+            v
+        }
+        None => vec![0.0; len],
     }
-    let mut v = with_capacity(len);
-    v.resize(len, 0.0);
-    v
 }
 
-/// Offers a no longer needed `Vec` to the pool (it is freed if the pool does not want it).
+/// `len` elements of unspecified value (zeros, or what a previous tensor left in a reused
+/// buffer), for kernels that overwrite every element: it saves `zeroed`'s fill, which on large
+/// activations costs as much as the page faults the pool avoids. Never read an element before
+/// writing it.
+pub(crate) fn scratch(len: usize) -> Vec<Elem> {
+    take_pooled(len).unwrap_or_else(|| vec![0.0; len])
+}
+
+/// Offers a no longer needed `Vec` to the pool (it is freed if the pool does not want it). Only
+/// full vectors (`len == capacity`) are kept, so every pooled buffer is `len` initialised
+/// elements and `scratch` can hand it out as it is.
 pub(crate) fn recycle(v: Vec<Elem>) {
     let len = v.capacity();
-    if len < MIN_POOLED_LEN {
+    if len < MIN_POOLED_LEN || v.len() != len {
         return;
     }
     let bytes = len * std::mem::size_of::<Elem>();
@@ -175,6 +194,9 @@ mod tests {
         drop(Buffer::from(again));
         let empty = with_capacity(len);
         assert_eq!((empty.as_ptr(), empty.len()), (ptr, 0));
+        // A partly filled vector is not pooled: scratch must find `len` initialised elements.
+        drop(Buffer::from(empty));
+        assert_eq!(with_pool(|p| p.by_len.get(&len).map_or(0, Vec::len)), 0);
     }
 
     #[test]

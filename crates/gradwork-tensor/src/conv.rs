@@ -221,7 +221,7 @@ impl Tensor {
         // `contiguous()` always returns a contiguous tensor, so `as_slice` is `Some`.
         let (x, w) = (x.as_slice().unwrap(), w.as_slice().unwrap());
         let (og, k, p) = (g.o_group(), g.col_rows(), g.out_plane());
-        let mut out = crate::buffer::zeroed(g.n * g.out_image());
+        let mut out = crate::buffer::scratch(g.n * g.out_image());
         let flops = g.flops();
         for_each_image_block(&mut out, g.out_image(), flops, |first, block| {
             let mut col = crate::buffer::zeroed(if g.is_pointwise() { 0 } else { k * p });

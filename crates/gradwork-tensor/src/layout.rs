@@ -236,6 +236,46 @@ impl Layout {
         }
     }
 
+    /// Calls `f(start, len, stride)` for each run of the innermost axis in row-major order, after
+    /// merging adjacent axes that are contiguous with each other (so a permuted view whose trailing
+    /// axes are untouched yields long `stride == 1` runs that can be copied as slices).
+    pub fn for_each_run(&self, mut f: impl FnMut(usize, usize, usize)) {
+        if self.numel() == 0 {
+            return;
+        }
+        // Merge axis i into i+1 when stepping i once equals stepping i+1 over its whole length.
+        let mut shape: Vec<usize> = Vec::with_capacity(self.shape.len());
+        let mut strides: Vec<usize> = Vec::with_capacity(self.shape.len());
+        for (&dim, &stride) in self.shape.iter().zip(&self.strides) {
+            if dim == 1 {
+                continue;
+            }
+            match (shape.last_mut(), strides.last_mut()) {
+                (Some(d), Some(s)) if *s == stride * dim => {
+                    *d *= dim;
+                    *s = stride;
+                }
+                _ => {
+                    shape.push(dim);
+                    strides.push(stride);
+                }
+            }
+        }
+        if shape.is_empty() {
+            f(self.offset, 1, 1);
+            return;
+        }
+        let merged = Layout::from_parts(shape, strides, self.offset);
+        let ndim = merged.shape.len();
+        let (inner, inner_stride) = (merged.shape[ndim - 1], merged.strides[ndim - 1]);
+        let outer = Layout::from_parts(
+            merged.shape[..ndim - 1].to_vec(),
+            merged.strides[..ndim - 1].to_vec(),
+            merged.offset,
+        );
+        outer.for_each_index(|base| f(base, inner, inner_stride));
+    }
+
     /// The storage index of the element at row-major position `flat`.
     pub fn index_of_flat(&self, mut flat: usize) -> usize {
         let mut index = self.offset;
@@ -273,6 +313,28 @@ mod tests {
         assert_eq!(seen, vec![0, 3, 1, 4, 2, 5]);
         for (flat, &i) in seen.iter().enumerate() {
             assert_eq!(layout.index_of_flat(flat), i);
+        }
+    }
+
+    #[test]
+    fn runs_cover_the_same_indices_in_the_same_order_as_for_each_index() {
+        let layouts = [
+            Layout::contiguous(&[2, 3, 4]),
+            Layout::contiguous(&[2, 3, 4, 5]).permuted(&[1, 0, 2, 3]),
+            Layout::contiguous(&[2, 3, 4]).permuted(&[2, 0, 1]),
+            Layout::from_parts(vec![3, 1, 4], vec![0, 7, 1], 2), // broadcast + size-1 axis
+            Layout::from_parts(vec![2, 3, 2], vec![20, 5, 1], 1), // narrowed rows
+            Layout::from_parts(vec![4, 2], vec![0, 0], 5),       // fully broadcast
+            Layout::from_parts(vec![1, 1], vec![3, 9], 4),       // one element
+        ];
+        for layout in &layouts {
+            let mut want = vec![];
+            layout.for_each_index(|i| want.push(i));
+            let mut got = vec![];
+            layout.for_each_run(|start, len, stride| {
+                got.extend((0..len).map(|k| start + k * stride))
+            });
+            assert_eq!(got, want, "{layout:?}");
         }
     }
 

@@ -201,7 +201,7 @@ impl Tensor {
         let b_offsets = batch_offsets(&b, b_batch);
         let (a_rs, a_cs) = (a.strides()[a.ndim() - 2], a.strides()[a.ndim() - 1]);
         let (b_rs, b_cs) = (b.strides()[b.ndim() - 2], b.strides()[b.ndim() - 1]);
-        let mut out = crate::buffer::zeroed(batch_count * m * n);
+        let mut out = crate::buffer::scratch(batch_count * m * n);
         let parallel = batch_count * m * n * k >= PARALLEL_FLOPS;
         let batches_in_parallel = parallel && batch_count >= rayon::current_num_threads();
         let run = |i: usize, c: &mut [Elem]| {

@@ -241,7 +241,13 @@ impl Tensor {
             return out;
         }
         let mut out = crate::buffer::with_capacity(self.numel());
-        self.layout.for_each_index(|i| out.push(self.storage[i]));
+        self.layout.for_each_run(|start, len, stride| {
+            if stride == 1 {
+                out.extend_from_slice(&self.storage[start..start + len]);
+            } else {
+                out.extend((0..len).map(|k| self.storage[start + k * stride]));
+            }
+        });
         out
     }
 

@@ -11,7 +11,7 @@ impl Tensor {
     /// Applies `f` to every element; the result is contiguous. Large tensors are processed in
     /// parallel in fixed chunks (elementwise work rounds the same on any thread count).
     pub fn map(&self, f: impl Fn(Elem) -> Elem + Sync + Send) -> Tensor {
-        let mut out = crate::buffer::zeroed(self.numel());
+        let mut out = crate::buffer::scratch(self.numel());
         match self.as_slice() {
             Some(input) => fill_chunks(&mut out, ELEMENTWISE_CHUNK, |start, chunk| {
                 let src = &input[start..start + chunk.len()];
