@@ -46,6 +46,19 @@ pub(crate) enum FastEnd<R> {
     },
 }
 
+/// A block of whole lines: `buffer[..len]`. The buffer is fully initialised and recycled, so
+/// reading into it costs no zero-filling and no fresh pages.
+struct Block {
+    buffer: Vec<u8>,
+    len: usize,
+}
+
+impl Block {
+    fn bytes(&self) -> &[u8] {
+        &self.buffer[..self.len]
+    }
+}
+
 /// Blocks of whole lines from a reader.
 struct Blocks<R> {
     input: R,
@@ -55,48 +68,73 @@ struct Blocks<R> {
     block_bytes: usize,
     /// A read error, reported once the whole lines read before it have been handed out.
     error: Option<std::io::Error>,
+    /// Buffers of blocks already processed, for reuse.
+    spare: Vec<Vec<u8>>,
 }
 
 impl<R: Read> Blocks<R> {
     /// The next block: whole lines (the last one may lack its line feed at the end of input).
-    fn next_block(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+    fn next_block(&mut self) -> std::io::Result<Option<Block>> {
         if let Some(error) = self.error.take() {
             return Err(error);
         }
-        let mut block = std::mem::take(&mut self.carry);
-        let mut wanted = self.block_bytes.max(block.len() + 1);
+        let mut buffer = self.spare.pop().unwrap_or_default();
+        let mut wanted = self.block_bytes.max(self.carry.len() + 1);
+        if buffer.len() < wanted {
+            buffer.resize(wanted, 0);
+        }
+        let mut len = self.carry.len();
+        buffer[..len].copy_from_slice(&self.carry);
+        self.carry.clear();
         loop {
-            if !self.finished && block.len() < wanted {
-                block.reserve_exact(wanted - block.len());
-                let missing = (wanted - block.len()) as u64;
-                match (&mut self.input).take(missing).read_to_end(&mut block) {
-                    Ok(got) => self.finished = (got as u64) < missing,
-                    // The bytes before the error are kept (`read_to_end` appends them).
+            while !self.finished && len < wanted {
+                match self.input.read(&mut buffer[len..wanted]) {
+                    Ok(0) => self.finished = true,
+                    Ok(n) => len += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                     Err(error) => {
                         self.finished = true;
-                        let Some(last) = block.iter().rposition(|&b| b == b'\n') else {
+                        let Some(last) = buffer[..len].iter().rposition(|&b| b == b'\n') else {
                             return Err(error);
                         };
-                        // Whole lines first, the error next time (as the `csv` crate
-                        // reports the records read before a failing read first).
+                        // Whole lines first, the error next time (as the `csv` crate reports
+                        // the records read before a failing read first).
                         self.error = Some(error);
-                        block.truncate(last + 1);
-                        return Ok(Some(block));
+                        return Ok(Some(Block {
+                            buffer,
+                            len: last + 1,
+                        }));
                     }
                 }
             }
             if self.finished {
-                return Ok((!block.is_empty()).then_some(block));
+                if len == 0 {
+                    self.recycle(buffer);
+                    return Ok(None);
+                }
+                return Ok(Some(Block { buffer, len }));
             }
-            match block.iter().rposition(|&b| b == b'\n') {
+            match buffer[..len].iter().rposition(|&b| b == b'\n') {
                 Some(last) => {
-                    self.carry = block[last + 1..].to_vec();
-                    block.truncate(last + 1);
-                    return Ok(Some(block));
+                    self.carry.extend_from_slice(&buffer[last + 1..len]);
+                    return Ok(Some(Block {
+                        buffer,
+                        len: last + 1,
+                    }));
                 }
                 // A line longer than a block: read on.
-                None => wanted *= 2,
+                None => {
+                    wanted *= 2;
+                    buffer.resize(wanted, 0);
+                }
             }
+        }
+    }
+
+    /// Keeps a processed block's buffer for a later block.
+    fn recycle(&mut self, buffer: Vec<u8>) {
+        if self.spare.len() < 64 {
+            self.spare.push(buffer);
         }
     }
 }
@@ -117,6 +155,7 @@ pub(crate) fn read_fast<R: Read>(
         finished: false,
         block_bytes: config.block_bytes.max(1),
         error: None,
+        spare: Vec::new(),
     };
     let batch_len = (rayon::current_num_threads() * config.blocks_per_thread).max(1);
     let mut record = ByteRecord::new();
@@ -126,14 +165,14 @@ pub(crate) fn read_fast<R: Read>(
         // overlaps parsing the previous ones. Once a column has turned to text, nothing is
         // parsed ahead: every cell goes through the careful path.
         let parse = sink.all_numeric();
-        let mut slots: Vec<Option<(Vec<u8>, Option<ParsedBlock>)>> =
+        let mut slots: Vec<Option<(Block, Option<ParsedBlock>)>> =
             (0..batch_len).map(|_| None).collect();
         let mut read_error = None;
         rayon::in_place_scope(|scope| {
             for slot in slots.iter_mut() {
                 match blocks.next_block() {
                     Ok(Some(block)) if parse => scope.spawn(move |_| {
-                        let parsed = parse_block(&block, layout);
+                        let parsed = parse_block(block.bytes(), layout);
                         *slot = Some((block, Some(parsed)));
                     }),
                     Ok(Some(block)) => *slot = Some((block, None)),
@@ -145,7 +184,7 @@ pub(crate) fn read_fast<R: Read>(
                 }
             }
         });
-        let (batch, parsed): (Vec<Vec<u8>>, Vec<Option<ParsedBlock>>) =
+        let (batch, parsed): (Vec<Block>, Vec<Option<ParsedBlock>>) =
             slots.into_iter().flatten().unzip();
         if batch.is_empty() && read_error.is_none() {
             return Ok(FastEnd::Finished);
@@ -161,10 +200,11 @@ pub(crate) fn read_fast<R: Read>(
                     Some(stop) => start = stop,
                 }
             }
-            if let Some(offset) = careful_rows(block, start, &mut line, sink, &mut record)? {
-                let mut rest = block[offset..].to_vec();
+            let bytes = block.bytes();
+            if let Some(offset) = careful_rows(bytes, start, &mut line, sink, &mut record)? {
+                let mut rest = bytes[offset..].to_vec();
                 for later in &batch[k + 1..] {
-                    rest.extend_from_slice(later);
+                    rest.extend_from_slice(later.bytes());
                 }
                 rest.extend_from_slice(&blocks.carry);
                 return Ok(FastEnd::Csv {
@@ -172,6 +212,9 @@ pub(crate) fn read_fast<R: Read>(
                     line,
                 });
             }
+        }
+        for block in batch {
+            blocks.recycle(block.buffer);
         }
         // A read error is reported after the rows read before it (as the `csv` crate would).
         if let Some(source) = read_error {
