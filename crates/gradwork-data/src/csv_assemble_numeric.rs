@@ -35,32 +35,46 @@ pub(crate) fn assemble_numeric(
     // Zero-filled by the allocator (fresh pages), then written once by whichever thread owns
     // the rows.
     let mut data = vec![0.0f32; n * d];
+    let mut targets = target.as_ref().map(|_| vec![0.0f32; n]);
+    let has_target = targets.is_some();
     let (stored_part, mut rest) = data.split_at_mut(stored * d);
-    let mut pieces: Vec<(&mut [f32], &ParsedBlock)> = Vec::with_capacity(pending.len());
+    let (stored_targets, mut targets_rest) = match targets.as_mut() {
+        Some(t) => t.split_at_mut(stored),
+        None => (&mut [][..], &mut [][..]),
+    };
+    // Each block's rows of the matrix and of the targets, in file order.
+    let mut pieces = Vec::with_capacity(pending.len());
     for (block, _) in &pending {
-        let (piece, tail) = rest.split_at_mut(block.lines.len() * d);
-        pieces.push((piece, block));
+        let rows = block.lines.len();
+        let (piece, tail) = rest.split_at_mut(rows * d);
         rest = tail;
+        let (target_piece, target_tail) =
+            std::mem::take(&mut targets_rest).split_at_mut(if has_target { rows } else { 0 });
+        targets_rest = target_tail;
+        pieces.push((piece, target_piece, block));
     }
     let stored_columns: Vec<&[f32]> = columns.iter().map(numbers).collect();
+    if let Some(t) = target.as_ref() {
+        stored_targets.copy_from_slice(numbers(t));
+    }
     let features_order = &order[..d];
     rayon::join(
         || write_rows(stored_part, &stored_columns, d),
         || {
             pieces
                 .into_par_iter()
-                .for_each(|(piece, block)| copy_rows(piece, block, features_order))
+                .for_each(|(piece, target_piece, block)| {
+                    copy_rows(piece, block, features_order);
+                    if !target_piece.is_empty() {
+                        let values = block.column(order, d);
+                        for (cell, value) in target_piece.iter_mut().zip(values) {
+                            *cell = value;
+                        }
+                    }
+                })
         },
     );
 
-    let targets = target.as_ref().map(|t| {
-        let mut values = Vec::with_capacity(n);
-        values.extend_from_slice(numbers(t));
-        for (block, _) in &pending {
-            values.extend(block.column(order, d));
-        }
-        values
-    });
     let mut source_lines = stored_lines;
     source_lines.reserve(n - stored);
     for (block, line) in &pending {

@@ -23,6 +23,8 @@ pub(crate) struct FastLayout {
     /// For each output column (the features in order, then the target), where its value sits
     /// among a row's selected fields (which are stored in field order).
     pub order: Vec<usize>,
+    /// The missing-value markers (trimmed): such a cell is never read as a number here.
+    pub markers: Vec<Vec<u8>>,
 }
 
 /// The rows of a block that the fast path could read.
@@ -92,12 +94,25 @@ fn field_end_at(block: &[u8], at: usize, delimiter: u8) -> FieldEnd {
     }
 }
 
+/// A trimmed cell that is not a plain decimal (an exponent, more than 19 digits...) read as
+/// [`crate::csv_columns::ColumnReader::push`] reads it in a numeric column: unless it is a
+/// missing-value marker, through `str::parse::<f32>`, and only a finite value is a number here
+/// (`NaN` is missing, infinities are errors: the careful path decides those).
+fn parse_other(cell: &[u8], layout: &FastLayout) -> Option<f32> {
+    if layout.markers.iter().any(|m| m.as_slice() == cell) {
+        return None;
+    }
+    let value = std::str::from_utf8(cell).ok()?.parse::<f32>().ok()?;
+    value.is_finite().then_some(value)
+}
+
 /// Parses the rows of `block` (whole lines, starting at a record boundary) until its end or the
 /// first row the fast path cannot read.
 ///
 /// A selected cell is parsed as it is scanned (the common case: a plain decimal followed by a
 /// delimiter or a line break); anything else is delimited, trimmed and given to
-/// [`parse_f32_fast`], as [`crate::csv_columns::ColumnReader::push`] does.
+/// [`parse_f32_fast`], then to [`parse_other`], as [`crate::csv_columns::ColumnReader::push`]
+/// does.
 pub(crate) fn parse_block(block: &[u8], layout: &FastLayout) -> ParsedBlock {
     let fields = layout.selected.len();
     let delimiter = layout.delimiter;
@@ -142,7 +157,9 @@ pub(crate) fn parse_block(block: &[u8], layout: &FastLayout) -> ParsedBlock {
                     break 'rows Some(row_start);
                 };
                 if selected {
-                    let Some(value) = parse_f32_fast(trim_cell(&block[pos..after])) else {
+                    let cell = trim_cell(&block[pos..after]);
+                    let Some(value) = parse_f32_fast(cell).or_else(|| parse_other(cell, layout))
+                    else {
                         break 'rows Some(row_start);
                     };
                     values.push(value);

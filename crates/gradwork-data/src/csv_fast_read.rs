@@ -148,10 +148,11 @@ pub(crate) fn read_fast<R: Read>(
     sink: &mut RowSink,
     layout: &FastLayout,
     config: FastConfig,
-) -> Result<FastEnd<R>> {
+) -> Result<FastEnd<Chain<Cursor<Vec<u8>>, R>>> {
+    // The head (what the header's reader read ahead) is cut into blocks like the rest.
     let mut blocks = Blocks {
-        input,
-        carry: head,
+        input: Cursor::new(head).chain(input),
+        carry: Vec::new(),
         finished: false,
         block_bytes: config.block_bytes.max(1),
         error: None,

@@ -102,6 +102,7 @@ impl RowSink<'_> {
             delimiter: d,
             selected,
             order: self.output_order(),
+            markers: self.ctx.markers.to_vec(),
         })
     }
 
