@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use gradwork_tensor::simd::FusedKernel;
 
-use crate::fma::{lerp, run_fused, MulAdd};
+use crate::fma::{lerp, run_update, split_opt, MulAdd, SplitKernel};
 use crate::optimizer::{
     check_range, kind_error, Optimizer, OptimizerConfig, OptimizerState, Slots,
 };
@@ -158,6 +158,37 @@ struct AdamKernel<'a> {
     eps: f32,
 }
 
+impl SplitKernel for AdamKernel<'_> {
+    fn len(&self) -> usize {
+        self.p.len()
+    }
+
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let (p1, p2) = self.p.split_at_mut(mid);
+        let (g1, g2) = self.grad.split_at(mid);
+        let (m1, m2) = self.m.split_at_mut(mid);
+        let (v1, v2) = self.v.split_at_mut(mid);
+        let (x1, x2) = split_opt(self.vmax, mid);
+        let left = AdamKernel {
+            p: p1,
+            grad: g1,
+            m: m1,
+            v: v1,
+            vmax: x1,
+            ..self
+        };
+        let right = AdamKernel {
+            p: p2,
+            grad: g2,
+            m: m2,
+            v: v2,
+            vmax: x2,
+            ..left
+        };
+        (left, right)
+    }
+}
+
 impl FusedKernel for AdamKernel<'_> {
     #[inline(always)]
     fn run<F: MulAdd>(&mut self) {
@@ -225,7 +256,7 @@ impl Optimizer for Adam {
             let mut v = slot.take_or_zeros("exp_avg_sq", n);
             let mut vmax = c.amsgrad.then(|| slot.take_or_zeros("max_exp_avg_sq", n));
             let decays = c.weight_decay != 0.0;
-            run_fused(&mut AdamKernel {
+            run_update(AdamKernel {
                 p,
                 grad,
                 m: &mut m,
@@ -285,8 +316,47 @@ impl Optimizer for Adam {
 #[cfg(test)]
 mod tests {
     use super::AdamKernel;
-    use crate::fma::{run_fused, test_values, Emulated};
+    use crate::fma::{run_fused, run_update, test_values, Emulated};
     use gradwork_tensor::simd::FusedKernel;
+
+    /// Large updates are split over threads; the split cannot change a bit.
+    #[test]
+    fn a_split_update_on_two_threads_matches_one_loop() {
+        let n = 100_003;
+        let run = |threads: Option<usize>| {
+            let (mut p, grad) = (test_values(n, 21), test_values(n, 22));
+            let (mut m, mut v) = (test_values(n, 23), test_values(n, 24));
+            let mut vmax = vec![0.5; n];
+            let kernel = AdamKernel {
+                p: &mut p,
+                grad: &grad,
+                m: &mut m,
+                v: &mut v,
+                vmax: Some(&mut vmax[..]),
+                grad_sign: 1.0,
+                coupled_decay: None,
+                decoupled_shrink: Some(0.999),
+                w1: 0.1,
+                beta2: 0.999,
+                one_minus_beta2: 0.001,
+                bias2_sqrt: 0.03,
+                neg_step_size: -0.01,
+                eps: 1e-8,
+            };
+            match threads {
+                Some(t) => rayon::ThreadPoolBuilder::new()
+                    .num_threads(t)
+                    .build()
+                    .unwrap()
+                    .install(|| run_update(kernel)),
+                None => run_fused(&mut { kernel }),
+            }
+            [p, m, v, vmax].map(|x| x.iter().map(|f| f.to_bits()).collect::<Vec<u32>>())
+        };
+        let whole = run(None);
+        assert_eq!(run(Some(2)), whole);
+        assert_eq!(run(Some(3)), whole);
+    }
 
     /// The dispatched loop (vectorised with hardware FMA on x86-64 with AVX2) and the exact
     /// emulation must give the same bits, for every variant of the update.

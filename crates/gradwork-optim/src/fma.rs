@@ -36,6 +36,45 @@ pub(crate) fn run_fused<K: FusedKernel>(kernel: &mut K) {
     simd::run_fused::<K, Emulated>(kernel);
 }
 
+/// An update loop whose buffers can be cut at an element index into two independent loops.
+pub(crate) trait SplitKernel: FusedKernel + Send + Sized {
+    /// The number of parameter elements.
+    fn len(&self) -> usize;
+    /// The loops over elements `..mid` and `mid..`.
+    fn split_at(self, mid: usize) -> (Self, Self);
+}
+
+/// Elements per parallel piece of an update. Every element's update is independent of the
+/// others, so the split cannot change a result; a fixed size keeps small tensors on one thread.
+const UPDATE_CHUNK: usize = 1 << 15;
+
+/// Runs an update, split over rayon's threads in pieces of [`UPDATE_CHUNK`] elements when the
+/// tensor is large.
+pub(crate) fn run_update<K: SplitKernel>(mut kernel: K) {
+    let n = kernel.len();
+    if n <= UPDATE_CHUNK || rayon::current_num_threads() == 1 {
+        run_fused(&mut kernel);
+        return;
+    }
+    let mid = (n / 2).next_multiple_of(UPDATE_CHUNK);
+    let (left, right) = kernel.split_at(mid);
+    rayon::join(|| run_update(left), || run_update(right));
+}
+
+/// Cuts an optional buffer like the others.
+pub(crate) fn split_opt(
+    buffer: Option<&mut [f32]>,
+    mid: usize,
+) -> (Option<&mut [f32]>, Option<&mut [f32]>) {
+    match buffer {
+        Some(b) => {
+            let (l, r) = b.split_at_mut(mid);
+            (Some(l), Some(r))
+        }
+        None => (None, None),
+    }
+}
+
 /// PyTorch's `lerp(start, end, weight)`: the formula switches at weight 0.5 for accuracy.
 #[inline(always)]
 pub(crate) fn lerp<F: MulAdd>(start: f32, end: f32, weight: f32) -> f32 {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use gradwork_tensor::simd::FusedKernel;
 
-use crate::fma::{lerp, run_fused, MulAdd};
+use crate::fma::{lerp, run_update, split_opt, MulAdd, SplitKernel};
 use crate::optimizer::{
     check_range, kind_error, Optimizer, OptimizerConfig, OptimizerState, Slots,
 };
@@ -77,6 +77,37 @@ struct RmsPropKernel<'a> {
     eps: f32,
     momentum: f32,
     neg_lr: f32,
+}
+
+impl SplitKernel for RmsPropKernel<'_> {
+    fn len(&self) -> usize {
+        self.p.len()
+    }
+
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let (p1, p2) = self.p.split_at_mut(mid);
+        let (g1, g2) = self.grad.split_at(mid);
+        let (v1, v2) = self.square_avg.split_at_mut(mid);
+        let (a1, a2) = split_opt(self.grad_avg, mid);
+        let (b1, b2) = split_opt(self.momentum_buffer, mid);
+        let left = RmsPropKernel {
+            p: p1,
+            grad: g1,
+            square_avg: v1,
+            grad_avg: a1,
+            momentum_buffer: b1,
+            ..self
+        };
+        let right = RmsPropKernel {
+            p: p2,
+            grad: g2,
+            square_avg: v2,
+            grad_avg: a2,
+            momentum_buffer: b2,
+            ..left
+        };
+        (left, right)
+    }
 }
 
 impl FusedKernel for RmsPropKernel<'_> {
@@ -147,7 +178,7 @@ impl Optimizer for RmsProp {
             let mut v = slot.take_or_zeros("square_avg", n);
             let mut gavg = c.centered.then(|| slot.take_or_zeros("grad_avg", n));
             let mut buf = use_momentum.then(|| slot.take_or_zeros("momentum_buffer", n));
-            run_fused(&mut RmsPropKernel {
+            run_update(RmsPropKernel {
                 p,
                 grad,
                 square_avg: &mut v,

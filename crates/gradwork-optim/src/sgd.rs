@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{OptimError, Result};
 use gradwork_tensor::simd::FusedKernel;
 
-use crate::fma::{run_fused, MulAdd};
+use crate::fma::{run_update, split_opt, MulAdd, SplitKernel};
 use crate::optimizer::{check_range, Optimizer, OptimizerConfig, OptimizerState, Slots};
 
 /// SGD hyper-parameters; `Default` is PyTorch's (with lr 0.01, since PyTorch has none).
@@ -76,6 +76,31 @@ struct SgdKernel<'a> {
     momentum: f32,
     keep: f32,
     neg_lr: f32,
+}
+
+impl SplitKernel for SgdKernel<'_> {
+    fn len(&self) -> usize {
+        self.p.len()
+    }
+
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let (p1, p2) = self.p.split_at_mut(mid);
+        let (g1, g2) = self.grad.split_at(mid);
+        let (b1, b2) = split_opt(self.momentum_buffer, mid);
+        let left = SgdKernel {
+            p: p1,
+            grad: g1,
+            momentum_buffer: b1,
+            ..self
+        };
+        let right = SgdKernel {
+            p: p2,
+            grad: g2,
+            momentum_buffer: b2,
+            ..left
+        };
+        (left, right)
+    }
 }
 
 impl FusedKernel for SgdKernel<'_> {
@@ -158,7 +183,7 @@ impl Optimizer for Sgd {
             let first = existing.is_none();
             let mut buf =
                 existing.unwrap_or_else(|| vec![0.0; if use_momentum { p.len() } else { 0 }]);
-            run_fused(&mut SgdKernel {
+            run_update(SgdKernel {
                 p,
                 grad,
                 momentum_buffer: use_momentum.then_some(&mut buf[..]),
