@@ -101,9 +101,9 @@ fn gemv_rows(
 
 /// Computes one `[m, k] @ [k, n]` product into `c`, in parallel when `parallel` is set.
 ///
-/// Every sgemm call packs all of B again, so the rows are cut into as few pieces as there are
-/// threads (one call, exactly like calling sgemm directly, on one thread), at multiples of
-/// [`MATMUL_ROW_BLOCK`], which is sgemm's own row block. The cut depends on the thread count but
+/// Every sgemm call packs all of the other operand again, so the longer side is cut into as few
+/// pieces as there are threads (one call, exactly like calling sgemm directly, on one thread), at
+/// multiples of [`MATMUL_ROW_BLOCK`], which is sgemm's own row block. The cut depends on the thread count but
 /// the bits do not: sgemm never splits K and runs the same micro-kernel on every tile, so each
 /// output element is the same sequence of fused multiply-adds wherever its piece starts
 /// (`tests/prop_determinism.rs` checks arbitrary row splits and pools of 1, 2, 3 and 8 threads).
@@ -121,18 +121,64 @@ fn gemm(
     if m <= GEMV_MAX_ROWS && gemv_rows(a, b, c, 0, k, n) {
         return;
     }
-    let pieces = if parallel {
-        rayon::current_num_threads().min(m.div_ceil(MATMUL_ROW_BLOCK))
+    let threads = if parallel {
+        rayon::current_num_threads()
     } else {
         1
     };
-    if pieces > 1 {
-        let rows_per_piece = m.div_ceil(pieces).next_multiple_of(MATMUL_ROW_BLOCK);
-        c.par_chunks_mut(rows_per_piece * n.max(1))
-            .enumerate()
-            .for_each(|(i, piece)| gemm_rows(a, b, piece, i * rows_per_piece, k, n));
+    // Split the longer side: each piece packs the whole of the other operand, so cutting rows of
+    // a wide product (few samples, many features: batch 32 against a 784x256 weight) would leave
+    // threads idle or pack the big operand once per thread.
+    if m >= n {
+        let pieces = threads.min(m.div_ceil(MATMUL_ROW_BLOCK));
+        if pieces > 1 {
+            let rows_per_piece = m.div_ceil(pieces).next_multiple_of(MATMUL_ROW_BLOCK);
+            c.par_chunks_mut(rows_per_piece * n.max(1))
+                .enumerate()
+                .for_each(|(i, piece)| gemm_rows(a, b, piece, i * rows_per_piece, k, n));
+            return;
+        }
     } else {
-        gemm_rows(a, b, c, 0, k, n);
+        let pieces = threads.min(n.div_ceil(MATMUL_ROW_BLOCK));
+        if pieces > 1 {
+            gemm_column_pieces(a, b, c, m, k, n, pieces);
+            return;
+        }
+    }
+    gemm_rows(a, b, c, 0, k, n);
+}
+
+/// `c = a @ b` with the columns cut into `pieces` blocks (multiples of [`MATMUL_ROW_BLOCK`])
+/// computed in parallel into their own buffers, then copied into place. As with rows, sgemm runs
+/// the same micro-kernel over the same K order for every tile, so the cut never changes a bit.
+fn gemm_column_pieces(
+    a: MatrixView,
+    b: MatrixView,
+    c: &mut [Elem],
+    m: usize,
+    k: usize,
+    n: usize,
+    pieces: usize,
+) {
+    let cols_per_piece = n.div_ceil(pieces).next_multiple_of(MATMUL_ROW_BLOCK);
+    let parts: Vec<(usize, usize, Vec<Elem>)> = (0..n.div_ceil(cols_per_piece))
+        .into_par_iter()
+        .map(|i| {
+            let first = i * cols_per_piece;
+            let width = cols_per_piece.min(n - first);
+            let mut part = crate::buffer::scratch(m * width);
+            let b_piece = MatrixView {
+                offset: b.offset + first * b.col_stride,
+                ..b
+            };
+            gemm_rows(a, b_piece, &mut part, 0, k, width);
+            (first, width, part)
+        })
+        .collect();
+    for (first, width, part) in parts {
+        for (c_row, part_row) in c.chunks_mut(n).zip(part.chunks(width)) {
+            c_row[first..first + width].copy_from_slice(part_row);
+        }
     }
 }
 

@@ -151,6 +151,8 @@ proptest! {
                 named("batched @ 2-D", &a.matmul(&b)),
                 named("batched @ batched", &a.matmul(&b3)),
                 named("vector @ 2-D", &a2.select(0, 1).matmul(&b)),
+                // Wider than tall: the columns are split between threads.
+                named("wide 2-D", &b.t().matmul(&a2.t())),
             ]
         });
     }
