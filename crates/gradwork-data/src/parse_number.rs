@@ -93,8 +93,8 @@ fn read_digits(bytes: &[u8], mut i: usize, mantissa: &mut u64) -> usize {
 
 /// Parses `[+-]digits[.digits]` starting at `bytes[start]` and stopping at the first byte that
 /// does not continue it; returns the value, correctly rounded to `f32`, and the position where it
-/// stopped. `None` when there is no digit, more than 19 digits, a mantissa above 2^53, or an
-/// `f32` rounding midpoint (see [`parse_f32_fast`]).
+/// stopped. `None` when there is no digit, more than 19 digits, or a value too close to an
+/// `f32` rounding midpoint for the fast arithmetic (see [`parse_f32_fast`]).
 #[inline]
 pub(crate) fn parse_decimal_prefix(bytes: &[u8], start: usize) -> Option<(f32, usize)> {
     let (negative, first_digit) = match bytes.get(start)? {
@@ -117,26 +117,37 @@ pub(crate) fn parse_decimal_prefix(bytes: &[u8], start: usize) -> Option<(f32, u
 }
 
 /// The `f32` nearest to `mantissa / 10^fraction_digits`, or `None` when the fast path must
-/// decline: no digit, more than 19 digits, a mantissa above 2^53, or an exact `f32` midpoint.
+/// decline: no digit, more than 19 digits, or a value the fast arithmetic cannot round with
+/// certainty (next to an `f32` midpoint).
 #[inline(always)]
 fn decimal_to_f32(mantissa: u64, total_digits: usize, fraction_digits: usize) -> Option<f32> {
     // With at most 19 digits the wrapping arithmetic of the callers never wrapped.
-    if total_digits == 0 || total_digits > MAX_DIGITS || mantissa > 1 << 53 {
+    if total_digits == 0 || total_digits > MAX_DIGITS {
         return None;
     }
     // The 29 mantissa bits an f32 drops from an f64: exactly 100...0 means an f32 midpoint.
     const DROPPED: u64 = (1 << 29) - 1;
     const MIDPOINT: u64 = 1 << 28;
-    // A multiplication by the nearest f64 of 10^-k is within 2 f64 ulps of the decimal (two
-    // roundings of at most half an ulp each, of the mantissa's scale); when no f32 midpoint is
-    // within 8 ulps of it, it rounds to the same f32 as the decimal itself. Otherwise (about one
-    // cell in 30 million) the exact division decides.
-    // `mantissa <= 2^53`: the signed conversion is exact (and one instruction).
-    let mut magnitude = mantissa as i64 as f64 * INVERSE_POWERS_OF_TEN[fraction_digits];
+    // The product of the mantissa's nearest f64 and the nearest f64 of 10^-k, itself rounded, is
+    // within 3 roundings of half an ulp of the decimal, i.e. within 4 f64 ulps; when no f32
+    // midpoint is within 8 ulps of it, it rounds to the same f32 as the decimal itself.
+    // Otherwise (about one cell in 30 million) the exact division decides, or, for a mantissa
+    // above 2^53 (not exact in f64), the standard parser.
+    let exact = mantissa <= 1 << 53;
+    // (The signed conversion is one instruction; above 2^53 the unsigned one is needed.)
+    let m = if exact {
+        mantissa as i64 as f64
+    } else {
+        mantissa as f64
+    };
+    let mut magnitude = m * INVERSE_POWERS_OF_TEN[fraction_digits];
     // (Subtracting first makes the window test one comparison: the low 29 bits of the
     // difference are those of `dropped - (MIDPOINT - 8)` modulo 2^29.)
     if (magnitude.to_bits().wrapping_sub(MIDPOINT - 8) & DROPPED) <= 16 {
-        magnitude = mantissa as i64 as f64 / POWERS_OF_TEN[fraction_digits];
+        if !exact {
+            return None;
+        }
+        magnitude = m / POWERS_OF_TEN[fraction_digits];
         if magnitude != 0.0 && magnitude.to_bits() & DROPPED == MIDPOINT {
             return None;
         }
@@ -149,16 +160,16 @@ fn decimal_to_f32(mantissa: u64, total_digits: usize, fraction_digits: usize) ->
     Some(magnitude as f32)
 }
 
-/// Parses a whole cell `[+-]digits[.digits]` (at most 19 digits, mantissa at most 2^53),
-/// correctly rounded to `f32`.
+/// Parses a whole cell `[+-]digits[.digits]` (at most 19 digits), correctly rounded to `f32`.
 ///
-/// Why it is exact: the mantissa (at most 2^53) and the power of ten are exact `f64`s, so
+/// Why it is exact: for a mantissa up to 2^53, it and the power of ten are exact `f64`s, so
 /// their quotient is the correctly rounded `f64` of the decimal (IEEE division). Rounding that
 /// `f64` to `f32` gives the correctly rounded `f32` unless the `f64` sits exactly on a midpoint
 /// between two `f32`s (double rounding): that case returns `None`. (With at most 19 digits the
 /// value is never outside the normal `f32` range.) The quotient is only computed near a
-/// midpoint: elsewhere a product with `10^-k`, at most 2 `f64` ulps from the decimal, has no
-/// midpoint between it and the decimal and so rounds to the same `f32`.
+/// midpoint: elsewhere a product with `10^-k`, at most 4 `f64` ulps from the decimal (for any
+/// 19-digit mantissa), has no midpoint between it and the decimal and so rounds to the same
+/// `f32`. Near a midpoint a mantissa above 2^53 is left to the standard parser.
 pub(crate) fn parse_f32_fast(cell: &[u8]) -> Option<f32> {
     match parse_decimal_prefix(cell, 0)? {
         (value, end) if end == cell.len() => Some(value),
@@ -291,9 +302,17 @@ mod tests {
             let fast = parse_f32_fast(text.as_bytes()).unwrap_or_else(|| panic!("{text:?}"));
             assert_eq!(fast.to_bits(), text.parse::<f32>().unwrap().to_bits());
         }
-        // 20 digits, and 19 digits above 2^53, are left to the standard parser.
+        // 20 digits are left to the standard parser; 17 to 19 digits (mantissas above 2^53,
+        // as in Python's float reprs) are not.
         assert_eq!(parse_f32_fast(b"12345678901234567890"), None);
-        assert_eq!(parse_f32_fast(b"9999999999999999999"), None);
+        for text in [
+            "9999999999999999999",
+            "0.30000000000000004",
+            "-26.079609967919583",
+        ] {
+            let fast = parse_f32_fast(text.as_bytes()).unwrap_or_else(|| panic!("{text:?}"));
+            assert_eq!(fast.to_bits(), text.parse::<f32>().unwrap().to_bits());
+        }
     }
 
     #[test]
@@ -310,7 +329,7 @@ mod tests {
             let low = 1.0 + (state >> 40) as f32 / (1u64 << 24) as f32 * 7.0;
             let high = f32::from_bits(low.to_bits() + 1);
             let midpoint = (f64::from(low) + f64::from(high)) / 2.0;
-            for digits in [13, 14, 15] {
+            for digits in [13, 14, 15, 16, 17, 18] {
                 let text = format!("{midpoint:.digits$}");
                 let mut bytes = text.clone().into_bytes();
                 for delta in [0i8, 1, -1] {
@@ -329,6 +348,30 @@ mod tests {
         assert!(
             checked > 100_000,
             "only {checked} near-midpoint decimals took the fast path"
+        );
+    }
+
+    #[test]
+    fn long_decimals_agree_with_std() {
+        // 15 to 19 significant digits, mantissas on both sides of 2^53.
+        let mut state = 11u64;
+        let mut taken = 0;
+        for _ in 0..200_000 {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let digits = 15 + (state >> 61) as usize % 5;
+            let text: String = (0..digits)
+                .map(|k| char::from(b'0' + ((state >> (k * 3 % 60)) % 10) as u8))
+                .collect();
+            let point = (state >> 7) as usize % (digits + 1);
+            let cell = format!("{}.{}", &text[..point], &text[point..]);
+            check(&cell);
+            taken += usize::from(parse_f32_fast(cell.as_bytes()).is_some());
+        }
+        assert!(
+            taken > 190_000,
+            "only {taken} long decimals took the fast path"
         );
     }
 }
