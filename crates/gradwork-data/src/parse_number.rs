@@ -134,12 +134,12 @@ fn decimal_to_f32(mantissa: u64, total_digits: usize, fraction_digits: usize) ->
     // Otherwise (about one cell in 30 million) the exact division decides, or, for a mantissa
     // above 2^53 (not exact in f64), the standard parser.
     let exact = mantissa <= 1 << 53;
-    // (The signed conversion is one instruction; above 2^53 the unsigned one is needed.)
-    let m = if exact {
-        mantissa as i64 as f64
-    } else {
-        mantissa as f64
-    };
+    // (A mantissa of 2^63 or more, 19 digits from 92..., is left to the standard parser, so
+    // the conversion can be the one-instruction signed one; it is exact up to 2^53.)
+    if mantissa >> 63 != 0 {
+        return None;
+    }
+    let m = mantissa as i64 as f64;
     let mut magnitude = m * INVERSE_POWERS_OF_TEN[fraction_digits];
     // (Subtracting first makes the window test one comparison: the low 29 bits of the
     // difference are those of `dropped - (MIDPOINT - 8)` modulo 2^29.)
@@ -302,11 +302,12 @@ mod tests {
             let fast = parse_f32_fast(text.as_bytes()).unwrap_or_else(|| panic!("{text:?}"));
             assert_eq!(fast.to_bits(), text.parse::<f32>().unwrap().to_bits());
         }
-        // 20 digits are left to the standard parser; 17 to 19 digits (mantissas above 2^53,
-        // as in Python's float reprs) are not.
+        // 20 digits (and 19 from 2^63 up) are left to the standard parser; 17 to 19 digits
+        // (mantissas above 2^53, as in Python's float reprs) are not.
         assert_eq!(parse_f32_fast(b"12345678901234567890"), None);
+        assert_eq!(parse_f32_fast(b"9999999999999999999"), None); // above 2^63
         for text in [
-            "9999999999999999999",
+            "1234567890123456789",
             "0.30000000000000004",
             "-26.079609967919583",
         ] {
