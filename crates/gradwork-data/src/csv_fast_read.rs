@@ -33,6 +33,26 @@ impl Default for FastConfig {
     }
 }
 
+/// A reader that ends with a read error already met (so the `csv` crate meets it too, after
+/// the bytes read before it).
+pub(crate) struct ErrorAtEnd<R> {
+    inner: R,
+    error: Option<std::io::Error>,
+}
+
+impl<R: Read> Read for ErrorAtEnd<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.inner.read(buf)? {
+            0 if !buf.is_empty() => self.error.take().map_or(Ok(0), Err),
+            n => Ok(n),
+        }
+    }
+}
+
+/// The rest of the input after the fast path: the bytes it read but did not use, then the
+/// reader (and a read error it met, if any).
+pub(crate) type Rest<R> = Chain<Cursor<Vec<u8>>, ErrorAtEnd<Chain<Cursor<Vec<u8>>, R>>>;
+
 /// How the fast path ended.
 pub(crate) enum FastEnd<R> {
     /// Every row was read.
@@ -40,7 +60,7 @@ pub(crate) enum FastEnd<R> {
     /// The rest, from a record boundary on line `line`, must be read by the `csv` crate.
     Csv {
         /// The bytes from that boundary on.
-        rest: Chain<Cursor<Vec<u8>>, R>,
+        rest: R,
         /// The line the rest starts on.
         line: u64,
     },
@@ -148,7 +168,7 @@ pub(crate) fn read_fast<R: Read>(
     sink: &mut RowSink,
     layout: &FastLayout,
     config: FastConfig,
-) -> Result<FastEnd<Chain<Cursor<Vec<u8>>, R>>> {
+) -> Result<FastEnd<Rest<R>>> {
     // The head (what the header's reader read ahead) is cut into blocks like the rest.
     let mut blocks = Blocks {
         input: Cursor::new(head).chain(input),
@@ -208,8 +228,12 @@ pub(crate) fn read_fast<R: Read>(
                     rest.extend_from_slice(later.bytes());
                 }
                 rest.extend_from_slice(&blocks.carry);
+                let tail = ErrorAtEnd {
+                    inner: blocks.input,
+                    error: read_error.or(blocks.error),
+                };
                 return Ok(FastEnd::Csv {
-                    rest: Cursor::new(rest).chain(blocks.input),
+                    rest: Cursor::new(rest).chain(tail),
                     line,
                 });
             }

@@ -316,15 +316,20 @@ proptest! {
     }
 }
 
-/// A reader that yields `data` and then fails.
+/// A reader that yields `data`, fails once, then reports the end (as the prefetching file
+/// reader does), so an error met once must not be lost.
 struct FailsAfter {
     data: std::io::Cursor<Vec<u8>>,
+    failed: bool,
 }
 
 impl std::io::Read for FailsAfter {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         match self.data.read(buf)? {
-            0 => Err(std::io::Error::other("disk on fire")),
+            0 if !self.failed && !buf.is_empty() => {
+                self.failed = true;
+                Err(std::io::Error::other("disk on fire"))
+            }
             n => Ok(n),
         }
     }
@@ -335,6 +340,7 @@ fn read_errors_surface_from_the_fast_path_after_earlier_row_errors() {
     let text = numeric_csv(400, "\n");
     let failing = |text: &str| FailsAfter {
         data: std::io::Cursor::new(text.as_bytes().to_vec()),
+        failed: false,
     };
     let options = CsvOptions::default();
     for threads in [1, 2] {
@@ -369,6 +375,25 @@ fn read_errors_surface_from_the_fast_path_after_earlier_row_errors() {
                 ))
             });
             assert!(got.contains("not a number"), "{got}");
+            // A quote late in the file hands the rest to the `csv` crate, which must still meet
+            // the read error (well-quoted, and unterminated).
+            let half = text.len() / 2;
+            let at = half + text[half..].find('\n').unwrap() + 1;
+            for insert in ["\"1\"", "\""] {
+                let quoted = format!("{}{insert}{}", &text[..at], &text[at..]);
+                let read = |engine| {
+                    outcome(read_any_with(
+                        failing(&quoted),
+                        None,
+                        &options,
+                        Fitting::Fit,
+                        engine,
+                    ))
+                };
+                let expected = read(Engine::CsvOnly);
+                let got = pool(threads).install(|| read(Engine::Fast(config)));
+                assert_eq!(got, expected, "{insert}");
+            }
         }
     }
 }
