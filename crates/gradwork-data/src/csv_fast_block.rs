@@ -1,8 +1,9 @@
 //! The fast numeric path's parser for one block of whole lines: fields split on the delimiter and
 //! each selected cell parsed as it is scanned, with no per-record allocation and no CSV state
-//! machine. It only accepts what it can prove means the same as the `csv` crate's reading: it stops at the
-//! first row holding a quote, a carriage return not followed by a line feed, a field count other
-//! than the header's, or a cell that is not a plain decimal; the caller takes over from that row.
+//! machine. It only accepts what it can prove means the same as the `csv` crate's reading: it
+//! stops at the first row holding a quote, a carriage return not followed by a line feed, a
+//! field count other than the header's, or a cell that is not a finite number (a missing-value
+//! marker, text, an infinity...); the caller takes over from that row.
 //!
 //! Why a line feed in such a block ends a record: the block starts at a record boundary, and
 //! every byte before the stop is outside quotes (none was seen), so each `\n` is a terminator.
