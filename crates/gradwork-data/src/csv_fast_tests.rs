@@ -296,8 +296,30 @@ fn csvish() -> impl Strategy<Value = Vec<u8>> {
         .prop_map(|rows| format!("a,b,c\n{}", rows.concat()).into_bytes())
 }
 
+/// Bytes with no row structure at all, from the characters that matter to either path.
+fn soup() -> impl Strategy<Value = Vec<u8>> {
+    let byte = prop::sample::select(b"0123456789,,,..--\"\"\r\n\n\n eENAx?\t;".to_vec());
+    prop::collection::vec(byte, 0..120).prop_map(|bytes| [b"a,b,c\n".to_vec(), bytes].concat())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn fast_path_equals_csv_path_on_byte_soup(text in soup(), keep in any::<bool>()) {
+        let options = CsvOptions {
+            missing: if keep { MissingPolicy::Keep } else { MissingPolicy::Error },
+            categorical: if keep { CategoricalColumns::Auto } else { CategoricalColumns::None },
+            ..CsvOptions::default()
+        };
+        let expected = read(&text, &options, Engine::CsvOnly);
+        for threads in [1, 2] {
+            for config in CONFIGS {
+                let got = pool(threads).install(|| read(&text, &options, Engine::Fast(config)));
+                prop_assert_eq!(&got, &expected);
+            }
+        }
+    }
 
     #[test]
     fn fast_path_equals_csv_path_on_arbitrary_record_structures(text in csvish(), keep in any::<bool>()) {
@@ -396,4 +418,13 @@ fn read_errors_surface_from_the_fast_path_after_earlier_row_errors() {
             }
         }
     }
+}
+
+#[test]
+fn a_quote_opening_a_last_field_of_one_newline_is_reported_on_its_own_line() {
+    // The record `1,1,"` + newline starts on line 2; its quote opens the last field (it does not
+    // close one), so the record is not taken for one ending on line 1.
+    let text = b"a,b,c\n1,1,\"\n";
+    let expected = assert_same(text, &CsvOptions::default());
+    assert!(expected.starts_with("error line 2, column 3"), "{expected}");
 }

@@ -18,6 +18,8 @@ pub(crate) struct LineTracker<R> {
     counted: u64,
     /// The offset of the last counted newline.
     last_counted: Option<u64>,
+    /// The offset of the counted newline before it.
+    previous_counted: Option<u64>,
     /// Offsets of quote bytes not yet passed.
     pending_quotes: VecDeque<u64>,
     /// The offset of the last quote passed.
@@ -35,6 +37,7 @@ impl<R: Read> LineTracker<R> {
             pending: VecDeque::new(),
             counted: 0,
             last_counted: None,
+            previous_counted: None,
             pending_quotes: VecDeque::new(),
             last_quote: None,
             last_read: None,
@@ -84,13 +87,17 @@ impl<R: Read> LineTracker<R> {
             }
             self.pending.pop_front();
             self.counted += 1;
+            self.previous_counted = self.last_counted;
             self.last_counted = Some(front);
         }
         let mut ends_with_newline = end > 0 && self.last_counted == Some(end - 1);
         // A newline at `end - 1` that is not preceded by a closing quote, in a record whose last
         // field ends with a newline, is the field's own: an unterminated quote ran to the end of
-        // the input. The record then ends on the line after it.
-        let closing_quote = end > 1 && self.last_quote == Some(end - 2);
+        // the input. The record then ends on the line after it. The quote before it closes the
+        // field only if the field's own newline precedes it (`...\n"\n`); otherwise it opened
+        // the field (`,"\n`) or doubled another quote (`""\n`), still inside the field.
+        let closing_quote =
+            end > 2 && self.last_quote == Some(end - 2) && self.previous_counted == Some(end - 3);
         if ends_with_newline && record_ends_with_newline && !closing_quote {
             ends_with_newline = false;
         }
