@@ -428,3 +428,23 @@ fn a_quote_opening_a_last_field_of_one_newline_is_reported_on_its_own_line() {
     let expected = assert_same(text, &CsvOptions::default());
     assert!(expected.starts_with("error line 2, column 3"), "{expected}");
 }
+
+#[test]
+fn fast_path_equals_csv_path_after_a_header_longer_than_the_read_ahead() {
+    // A 70 kB header: the `csv` crate's 64 kB buffer refills while reading it, and the data
+    // must start exactly after it.
+    let columns = 9_000;
+    let header: Vec<String> = (0..columns).map(|j| format!("col{j}")).collect();
+    let mut text = header.join(",") + "\n";
+    for i in 0..3 {
+        let row: Vec<String> = (0..columns).map(|j| format!("{}.5", i * j % 97)).collect();
+        text.push_str(&row.join(","));
+        text.push('\n');
+    }
+    let expected = assert_same(text.as_bytes(), &CsvOptions::default());
+    assert!(
+        expected.starts_with("ok shape=[3, 8999]"),
+        "{}",
+        &expected[..60]
+    );
+}
