@@ -32,6 +32,62 @@ fn sum_f64(xs: &[Elem]) -> f64 {
     (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
+/// [`sum_f64`] over a row given as consecutive segments, with exactly its rounding: element `i`
+/// of the row goes to accumulator `i % 4` unless it is in the last `len % 4`, which are added to
+/// the tail in order. Lets a reduction over strided data skip gathering the row first.
+struct SegmentedSum {
+    acc: [f64; 4],
+    tail: f64,
+    position: usize,
+    /// Where the tail starts: `len - len % 4`.
+    tail_start: usize,
+}
+
+impl SegmentedSum {
+    fn new(len: usize) -> Self {
+        SegmentedSum {
+            acc: [0.0; 4],
+            tail: 0.0,
+            position: 0,
+            tail_start: len - len % 4,
+        }
+    }
+
+    fn push_one(&mut self, x: Elem) {
+        if self.position >= self.tail_start {
+            self.tail += x as f64;
+        } else {
+            self.acc[self.position % 4] += x as f64;
+        }
+        self.position += 1;
+    }
+
+    fn push(&mut self, mut xs: &[Elem]) {
+        // Single elements until the position is a multiple of 4, whole groups of 4 in the
+        // vectorisable loop, single elements again for the rest.
+        while !xs.is_empty() && (self.position % 4 != 0 || self.position >= self.tail_start) {
+            self.push_one(xs[0]);
+            xs = &xs[1..];
+        }
+        let groups = (xs.len() / 4).min((self.tail_start - self.position.min(self.tail_start)) / 4);
+        let (body, rest) = xs.split_at(groups * 4);
+        for c in body.chunks_exact(4) {
+            self.acc[0] += c[0] as f64;
+            self.acc[1] += c[1] as f64;
+            self.acc[2] += c[2] as f64;
+            self.acc[3] += c[3] as f64;
+        }
+        self.position += body.len();
+        for &x in rest {
+            self.push_one(x);
+        }
+    }
+
+    fn finish(&self) -> f64 {
+        (self.acc[0] + self.acc[1]) + (self.acc[2] + self.acc[3]) + self.tail
+    }
+}
+
 fn max_lane(xs: &[Elem]) -> (Elem, usize) {
     let mut best = (f32::NEG_INFINITY, 0usize);
     for (i, &x) in xs.iter().enumerate() {
@@ -208,8 +264,33 @@ impl Tensor {
         if resolved.len() == 1 {
             return self.try_sum(resolved[0], keepdim);
         }
-        // Move the reduced axes last, then sum each row of their combined length.
         let kept: Vec<usize> = (0..self.ndim()).filter(|a| !resolved.contains(a)).collect();
+        if let (&[axis], Some(data)) = (&kept[..], self.as_slice()) {
+            // One kept axis of contiguous data (a bias gradient: [N, C, H, W] summed to [C]):
+            // each output's row is `outer` runs of `inner` contiguous values, summed in place with
+            // the same rounding as the general path below.
+            let len = self.shape()[axis];
+            let outer: usize = self.shape()[..axis].iter().product();
+            let inner: usize = self.shape()[axis + 1..].iter().product();
+            let mut out = crate::buffer::zeroed(len);
+            for_each_row(&mut out, 1, |c, o| {
+                let mut sum = SegmentedSum::new(outer * inner);
+                for i in 0..outer {
+                    let start = (i * len + c) * inner;
+                    sum.push(&data[start..start + inner]);
+                }
+                o[0] = sum.finish() as Elem;
+            });
+            let shape: Vec<usize> = if keepdim {
+                (0..self.ndim())
+                    .map(|a| if a == axis { len } else { 1 })
+                    .collect()
+            } else {
+                vec![len]
+            };
+            return Tensor::try_from_vec(out, &shape);
+        }
+        // Move the reduced axes last, then sum each row of their combined length.
         let perm: Vec<usize> = kept.iter().chain(&resolved).copied().collect();
         let moved = self.permute(&perm).contiguous();
         let outer: usize = kept.iter().map(|&a| self.shape()[a]).product();
@@ -492,7 +573,35 @@ impl Tensor {
 
 #[cfg(test)]
 mod tests {
-    use crate::Tensor;
+    use crate::{Rng, Tensor};
+
+    #[test]
+    fn summing_all_but_one_axis_in_place_rounds_like_gathering_the_rows_first() {
+        let mut rng = Rng::seed_from(3);
+        for shape in [
+            [2, 3, 5, 7],
+            [3, 1, 4, 4],
+            [1, 6, 3, 1],
+            [5, 2, 1, 9],
+            [4, 3, 2, 2],
+        ] {
+            let x = Tensor::rand_normal(&shape, 0.0, 1.0, &mut rng)
+                .mul(&Tensor::rand_uniform(&shape, 1.0, 1e4, &mut rng));
+            for axis in 0..4 {
+                let others: Vec<usize> = (0..4).filter(|&a| a != axis).collect();
+                let perm: Vec<usize> = std::iter::once(axis).chain(others.clone()).collect();
+                let gathered = x
+                    .permute(&perm)
+                    .contiguous()
+                    .reshape(&[shape[axis], x.numel() / shape[axis]])
+                    .sum(1, false);
+                let fast = x.sum_axes(&others, false);
+                let bits = |t: &Tensor| t.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&fast), bits(&gathered), "shape {shape:?} axis {axis}");
+                assert_eq!(x.sum_axes(&others, true).shape().len(), 4);
+            }
+        }
+    }
 
     #[test]
     fn sums_over_each_axis() {
