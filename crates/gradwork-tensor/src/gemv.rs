@@ -8,15 +8,10 @@
 //! additions when its rows are. Each output element's order of operations is fixed by the shapes
 //! alone, so results do not depend on the thread count.
 
-use rayon::prelude::*;
-
 use crate::simd::{run_fused, FusedKernel, MulAdd, Unfused};
 
 /// Products with at most this many output rows take the matrix-vector path.
 pub(crate) const GEMV_MAX_ROWS: usize = 2;
-
-/// Below this many multiply-adds a product stays on the calling thread.
-const PARALLEL_MACS: usize = 1 << 16;
 
 /// Independent partial sums per dot product: enough to keep two FMA pipes busy through their
 /// latency, and a whole number of 8-lane vectors.
@@ -45,44 +40,25 @@ pub(crate) fn row_times_matrix(
     if last >= b.len() {
         return None;
     }
-    if b_row_stride != 1 && b_col_stride != 1 {
-        return None;
-    }
-    // Each output element is computed on its own, so the columns can be shared between threads
-    // in any pieces without changing a bit. One piece per thread keeps each core streaming its
-    // own part of B, which then stays in that core's cache from call to call.
-    let threads = rayon::current_num_threads();
-    let piece = if threads > 1 && k * n >= PARALLEL_MACS {
-        n.div_ceil(threads)
+    if b_row_stride == 1 {
+        run_fused::<_, Unfused>(&mut Dots {
+            a,
+            b: &b[b_offset..],
+            col_stride: b_col_stride,
+            out,
+        });
+        Some(())
+    } else if b_col_stride == 1 {
+        run_fused::<_, Unfused>(&mut RowSums {
+            a,
+            b: &b[b_offset..],
+            row_stride: b_row_stride,
+            out,
+        });
+        Some(())
     } else {
-        n
-    };
-    let b = &b[b_offset..];
-    let run = |first: usize, out: &mut [f32]| {
-        if b_row_stride == 1 {
-            run_fused::<_, Unfused>(&mut Dots {
-                a,
-                b: &b[first * b_col_stride..],
-                col_stride: b_col_stride,
-                out,
-            });
-        } else {
-            run_fused::<_, Unfused>(&mut RowSums {
-                a,
-                b: &b[first..],
-                row_stride: b_row_stride,
-                out,
-            });
-        }
-    };
-    if piece < n {
-        out.par_chunks_mut(piece)
-            .enumerate()
-            .for_each(|(i, chunk)| run(i * piece, chunk));
-    } else {
-        run(0, out);
+        None
     }
-    Some(())
 }
 
 /// `out[j] = dot(a, column j)` where column `j` is `b[j*col_stride..][..k]`.
@@ -192,29 +168,6 @@ mod tests {
                     );
                 }
             }
-        }
-    }
-
-    #[test]
-    fn columns_shared_between_threads_give_the_same_bits() {
-        let (k, n) = (300, 301); // above the parallel threshold, odd piece sizes
-        let a: Vec<f32> = (0..k).map(|i| ((i * 7 % 13) as f32 - 6.0) / 5.0).collect();
-        let b: Vec<f32> = (0..k * n)
-            .map(|i| ((i * 11 % 17) as f32 - 8.0) / 7.0)
-            .collect();
-        for (rs, cs) in [(1, k), (n, 1)] {
-            let run = |threads: usize| {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .unwrap();
-                let mut out = vec![0.0f32; n];
-                pool.install(|| row_times_matrix(&a, &b, 0, rs, cs, &mut out).unwrap());
-                out.iter().map(|x| x.to_bits()).collect::<Vec<u32>>()
-            };
-            let one = run(1);
-            assert_eq!(run(2), one);
-            assert_eq!(run(3), one);
         }
     }
 
