@@ -25,7 +25,7 @@ pub fn join_path(prefix: &str, name: &str) -> String {
 /// fixed order. The dotted paths are the keys of the state dict (`encoder.0.weight`).
 ///
 /// The trait is dyn-compatible: [`Sequential`](crate::Sequential) holds `Box<dyn Module>`.
-pub trait Module {
+pub trait Module: Send {
     /// The forward pass. Training-only behaviour (dropout, batch statistics) follows
     /// `cx.is_training()`; parameters enter the computation through `cx.param(..)`.
     fn forward(&mut self, cx: &mut Ctx, input: &Var) -> Result<Var>;

@@ -18,7 +18,7 @@ use crate::sgd::{Sgd, SgdConfig};
 /// it survives a save and load into a freshly built model. Frozen parameters
 /// ([`Param::is_trainable`](gradwork_nn::Param::is_trainable) false) and parameters without a
 /// gradient this step are skipped and their state is left untouched.
-pub trait Optimizer {
+pub trait Optimizer: Send {
     /// Applies one update. Validates every gradient and state shape first, so an error leaves the
     /// model and the optimizer unchanged.
     fn step(&mut self, model: &mut dyn Module, grads: &ParamGrads) -> Result<()>;

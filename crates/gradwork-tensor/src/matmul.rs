@@ -14,6 +14,10 @@ use crate::layout::{broadcast_shapes, Layout};
 use crate::par::MATMUL_ROW_BLOCK;
 use crate::tensor::{Elem, Tensor};
 
+/// Column pieces start at multiples of sgemm's micro-tile width (8 columns of f32), so each piece
+/// is whole tiles and the pieces are balanced (784 columns: 392 + 392, not 448 + 336).
+const MATMUL_COLUMN_ALIGN: usize = 8;
+
 /// Below this many multiply-adds a matmul runs on the calling thread.
 const PARALLEL_FLOPS: usize = 1 << 18;
 
@@ -139,7 +143,7 @@ fn gemm(
             return;
         }
     } else {
-        let pieces = threads.min(n.div_ceil(MATMUL_ROW_BLOCK));
+        let pieces = threads.min(n.div_ceil(MATMUL_COLUMN_ALIGN * 8));
         if pieces > 1 {
             gemm_column_pieces(a, b, c, m, k, n, pieces);
             return;
@@ -148,7 +152,7 @@ fn gemm(
     gemm_rows(a, b, c, 0, k, n);
 }
 
-/// `c = a @ b` with the columns cut into `pieces` blocks (multiples of [`MATMUL_ROW_BLOCK`])
+/// `c = a @ b` with the columns cut into `pieces` blocks (multiples of [`MATMUL_COLUMN_ALIGN`])
 /// computed in parallel into their own buffers, then copied into place. As with rows, sgemm runs
 /// the same micro-kernel over the same K order for every tile, so the cut never changes a bit.
 fn gemm_column_pieces(
@@ -160,7 +164,7 @@ fn gemm_column_pieces(
     n: usize,
     pieces: usize,
 ) {
-    let cols_per_piece = n.div_ceil(pieces).next_multiple_of(MATMUL_ROW_BLOCK);
+    let cols_per_piece = n.div_ceil(pieces).next_multiple_of(MATMUL_COLUMN_ALIGN);
     let parts: Vec<(usize, usize, Vec<Elem>)> = (0..n.div_ceil(cols_per_piece))
         .into_par_iter()
         .map(|i| {

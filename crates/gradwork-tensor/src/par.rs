@@ -51,3 +51,24 @@ pub fn for_each_row(out: &mut [f32], row_len: usize, f: impl Fn(usize, &mut [f32
         }
     });
 }
+
+/// Runs `f` on a thread of rayon's pool (directly when already on one) and returns its result.
+///
+/// Wrap a training or inference loop in it. Each parallel kernel forks and joins; from a thread
+/// outside the pool (such as `main`) every fork is a hand-off to the pool and a wake-up back, at
+/// every op, and the calling thread only waits. From inside the pool the caller takes part in the
+/// work and idle threads steal from it. Results are the same bits either way.
+///
+/// ```
+/// use gradwork_tensor::{par, Tensor};
+/// let a = Tensor::ones(&[256, 256]);
+/// let c = par::install(|| a.matmul(&a));
+/// assert_eq!(c.get(&[0, 0]), 256.0);
+/// ```
+pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    if rayon::current_thread_index().is_some() {
+        f()
+    } else {
+        rayon::scope(|_| f())
+    }
+}

@@ -34,7 +34,7 @@ pub struct BatchInfo {
 }
 
 /// A hook into the training loop. Every method has a default that does nothing.
-pub trait Callback {
+pub trait Callback: Send {
     /// A short name for logs and errors.
     fn name(&self) -> &str;
 
@@ -256,12 +256,12 @@ impl Callback for ModelCheckpoint {
 /// Sets the optimizer's learning rate before every step from a closure of the step count
 /// (wrap any `gradwork_optim` schedule: `LrScheduler::new(move |step| schedule.lr_at(step))`).
 pub struct LrScheduler {
-    lr_at: Box<dyn FnMut(u64) -> f64>,
+    lr_at: Box<dyn FnMut(u64) -> f64 + Send>,
 }
 
 impl LrScheduler {
     /// A scheduler from `step -> learning rate`.
-    pub fn new(lr_at: impl FnMut(u64) -> f64 + 'static) -> Self {
+    pub fn new(lr_at: impl FnMut(u64) -> f64 + Send + 'static) -> Self {
         LrScheduler {
             lr_at: Box::new(lr_at),
         }

@@ -164,7 +164,13 @@ impl<M: Module> Trainer<M> {
     }
 
     /// Trains for `options.epochs` epochs and returns the per-epoch history.
-    pub fn fit(&mut self, train: &Dataset, mut options: FitOptions) -> Result<History> {
+    pub fn fit(&mut self, train: &Dataset, options: FitOptions) -> Result<History> {
+        // On a thread of rayon's pool, so each op's parallel kernels fork and join inside it
+        // (see `gradwork_tensor::par::install`).
+        gradwork_tensor::par::install(|| self.fit_on_pool(train, options))
+    }
+
+    fn fit_on_pool(&mut self, train: &Dataset, mut options: FitOptions) -> Result<History> {
         if options.batch_size == 0 {
             return Err(TrainError::Options("batch_size must be positive".into()));
         }
@@ -416,12 +422,16 @@ impl<M: Module> Trainer<M> {
 
     /// The loss and metrics on `data`, in evaluation mode (Keras' `evaluate`).
     pub fn evaluate(&mut self, data: &Dataset, batch_size: usize) -> Result<BTreeMap<String, f64>> {
-        self.evaluate_with_prefix(data, batch_size, "")
+        gradwork_tensor::par::install(|| self.evaluate_with_prefix(data, batch_size, ""))
     }
 
     /// The model's raw outputs for `features`, in evaluation mode, batch by batch (Keras'
     /// `predict`).
     pub fn predict(&mut self, features: &Tensor, batch_size: usize) -> Result<Tensor> {
+        gradwork_tensor::par::install(|| self.predict_on_pool(features, batch_size))
+    }
+
+    fn predict_on_pool(&mut self, features: &Tensor, batch_size: usize) -> Result<Tensor> {
         let n = features.shape().first().copied().unwrap_or(0);
         let rows: Vec<usize> = (0..n).collect();
         let mut parts = Vec::new();

@@ -98,33 +98,38 @@ fn train_rate(
     threads: usize,
     budget: &Budget,
 ) -> Result<Measurement, BenchError> {
-    let fail = |e: gradwork::Error| BenchError::gradwork(workload, e);
-    let mut adam = Adam::new(AdamConfig::adam()).map_err(|e| fail(e.into()))?;
-    let rng = Rng::seed_from(MODEL_SEED);
-    for (x, y) in batches.iter().take(warmup) {
-        train_step(model, &mut adam, x, y, &rng).map_err(fail)?;
-    }
-    let (mut rates, mut losses) = (Vec::new(), Vec::new());
-    let (mut done, mut total_s) = (0usize, 0.0f64);
-    for range in chunk_ranges(batches.len(), budget.chunks) {
-        let t0 = Instant::now();
-        let (mut count, mut loss) = (0usize, f32::NAN);
-        for (x, y) in &batches[range] {
-            loss = train_step(model, &mut adam, x, y, &rng).map_err(fail)?;
-            count += y.len();
-            if total_s + t0.elapsed().as_secs_f64() > budget.train_cap_s {
+    // The loop runs on a thread of the pool, as `gradwork::tensor::par::install` recommends
+    // (the Trainer does the same): every op's fork-join then stays inside the pool.
+    let (rates, losses, done, total_s) = gradwork::tensor::par::install(|| {
+        let fail = |e: gradwork::Error| BenchError::gradwork(workload, e);
+        let mut adam = Adam::new(AdamConfig::adam()).map_err(|e| fail(e.into()))?;
+        let rng = Rng::seed_from(MODEL_SEED);
+        for (x, y) in batches.iter().take(warmup) {
+            train_step(model, &mut adam, x, y, &rng).map_err(fail)?;
+        }
+        let (mut rates, mut losses) = (Vec::new(), Vec::new());
+        let (mut done, mut total_s) = (0usize, 0.0f64);
+        for range in chunk_ranges(batches.len(), budget.chunks) {
+            let t0 = Instant::now();
+            let (mut count, mut loss) = (0usize, f32::NAN);
+            for (x, y) in &batches[range] {
+                loss = train_step(model, &mut adam, x, y, &rng).map_err(fail)?;
+                count += y.len();
+                if total_s + t0.elapsed().as_secs_f64() > budget.train_cap_s {
+                    break;
+                }
+            }
+            let dt = t0.elapsed().as_secs_f64();
+            rates.push(count as f64 / dt);
+            losses.push(loss as f64);
+            done += count;
+            total_s += dt;
+            if total_s > budget.train_cap_s {
                 break;
             }
         }
-        let dt = t0.elapsed().as_secs_f64();
-        rates.push(count as f64 / dt);
-        losses.push(loss as f64);
-        done += count;
-        total_s += dt;
-        if total_s > budget.train_cap_s {
-            break;
-        }
-    }
+        Ok::<_, BenchError>((rates, losses, done, total_s))
+    })?;
     let total: usize = batches.iter().map(|(_, y)| y.len()).sum();
     Ok(Measurement::new(
         workload,

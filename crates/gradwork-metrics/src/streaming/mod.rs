@@ -87,7 +87,7 @@ impl Batch<'_> {
 /// metric.reset();
 /// assert!(metric.compute().is_err()); // nothing seen since the reset
 /// ```
-pub trait Metric {
+pub trait Metric: Send {
     /// A short name for logs (`"accuracy"`, `"f1_macro"`).
     fn name(&self) -> &str;
     /// Adds a batch. On error the state is unchanged.
