@@ -115,8 +115,21 @@ pub trait Module: Send {
 
 /// Runs a module on a constant input in evaluation mode and returns the output tensor.
 pub fn predict(module: &mut dyn Module, input: &Tensor) -> Result<Tensor> {
+    // A large batch runs on rayon's pool (see `gradwork_tensor::par::install`); a small input
+    // stays on the calling thread, where the hand-off would cost more than its parallel work.
+    if input.numel() >= PREDICT_ON_POOL_ELEMENTS {
+        gradwork_tensor::par::install(|| forward_eval(module, input))
+    } else {
+        forward_eval(module, input)
+    }
+}
+
+fn forward_eval(module: &mut dyn Module, input: &Tensor) -> Result<Tensor> {
     let mut cx = Ctx::eval();
     Ok(module
         .forward(&mut cx, &Var::constant(input.clone()))?
         .into_value())
 }
+
+/// Inputs with at least this many elements are predicted on rayon's pool.
+const PREDICT_ON_POOL_ELEMENTS: usize = 1 << 15;
