@@ -364,9 +364,15 @@ pub(super) fn require(
         progress: false,
     };
     fetch::require_file(&registry, &opts, dataset, file).map_err(|e| {
-        ExperimentError::Data(format!(
-            "{e}; run `cargo xtask fetch {dataset}` (add `--mirror DIR` to copy from a local mirror)"
-        ))
+        let message = e.to_string();
+        // A missing file's error already says which fetch command to run.
+        ExperimentError::Data(if message.contains("cargo xtask fetch") {
+            message
+        } else {
+            format!(
+                "{message}; run `cargo xtask fetch {dataset}` (add `--mirror DIR` to copy from a local mirror)"
+            )
+        })
     })
 }
 
