@@ -38,6 +38,13 @@ fn write_numeric_csv(path: &PathBuf, target_bytes: u64) {
     out.flush().unwrap();
 }
 
+/// The 1, 5 and 15-minute load averages (Linux), to judge how quiet the machine was.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
 /// The median and the minimum of some timings.
 fn median_and_best(mut seconds: Vec<f64>) -> (f64, f64) {
     seconds.sort_by(f64::total_cmp);
@@ -106,7 +113,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(str::parse)
         .collect::<Result<_, _>>()?;
     let bytes = std::fs::metadata(&path)?.len() as f64;
-    println!("{}: {:.1} MB", path.display(), bytes / 1e6);
+    println!(
+        "{}: {:.1} MB; load average {}",
+        path.display(),
+        bytes / 1e6,
+        load_average()
+    );
     let mb_per_s = |seconds: f64| bytes / seconds / 1e6;
     for &n in &threads {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(n).build()?;
@@ -135,5 +147,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             mb_per_s(best)
         );
     }
+    println!("load average after: {}", load_average());
     Ok(())
 }
