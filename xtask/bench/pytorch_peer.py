@@ -4,14 +4,15 @@
 The xtask starts this script once per (workload, batch size, thread count), in a fresh process,
 with the same arguments it gives its own `bench-worker`:
 
-    pytorch_peer.py --workload {gemm,mlp,cnn,infer} --threads N [--batch B] [--quick]
+    pytorch_peer.py --workload {gemm,mlp,cnn,infer,mnist-mlp,mnist-cnn} --threads N [--batch B]
+                    [--quick]
     pytorch_peer.py --fingerprint N     # data check only (needs numpy, not torch)
 
 It prints one JSON object per line: first a {"type": "meta"} line, then one
 {"type": "measurement"} line per figure, in the format of xtask/src/bench/protocol.rs.
 
-The workloads, data and timing mirror the Rust worker (xtask/src/bench/{gemm,models,timing}.rs):
-change both together.
+The workloads, data and timing mirror the Rust worker
+(xtask/src/bench/{gemm,models,mnist_examples,timing}.rs): change both together.
 """
 import argparse
 import json
@@ -28,6 +29,11 @@ MODEL_SEED = 42
 CNN_BATCH = 64
 INFER_BATCH = 1024
 WARMUP_BATCHES = {"mlp": 5, "cnn": 2}
+# The models of examples/mnist_mlp.rs and examples/mnist_cnn.rs (see mnist_examples.rs).
+MNIST_MLP_BATCH = 128
+MNIST_CNN_BATCH = 64
+MNIST_MLP_NORMALISATION = (0.1307, 0.3081)
+MNIST_MLP_LR, MNIST_MLP_DECAY = 1e-3, 0.3
 GEMM_SHAPES = [(64, 64, 64), (128, 128, 128), (256, 256, 256), (512, 512, 512),
                (1024, 1024, 1024), (2048, 2048, 2048), (128, 784, 256)]
 
@@ -157,15 +163,34 @@ def cnn(torch):
                          nn.Flatten(), nn.Linear(1600, 128), nn.ReLU(), nn.Linear(128, N_CLASSES))
 
 
-def train_rate(torch, workload, case, model, x, y, batch, warmup, threads, budget):
-    """Samples/s over the data, median of chunks (see models.rs::train_rate)."""
+def mnist_cnn(torch):
+    nn = torch.nn
+    return nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(64, 64, 3), nn.ReLU(),
+                         nn.Flatten(), nn.Linear(576, 64), nn.ReLU(), nn.Linear(64, N_CLASSES))
+
+
+def mnist_mlp_lr(step, total_steps):
+    return MNIST_MLP_LR * MNIST_MLP_DECAY ** (step / max(total_steps, 1))
+
+
+def train_rate(torch, workload, case, model, x, y, batch, warmup, threads, budget, lr_at=None):
+    """Samples/s over the data, median of chunks (see models.rs::train_rate). `lr_at(step)`, when
+    given, sets the learning rate before each step (steps counted from the first warm-up batch)."""
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = torch.nn.CrossEntropyLoss()
     n = len(y)
     # Slices of one tensor are views: cutting the batches here costs nothing, as in Rust.
     batches = [(x[s:s + batch], y[s:s + batch]) for s in range(0, n, batch)]
 
+    steps = [0]
+
     def step(xb, yb):
+        if lr_at is not None:
+            for group in opt.param_groups:
+                group["lr"] = lr_at(steps[0])
+        steps[0] += 1
         opt.zero_grad(set_to_none=True)
         loss = loss_fn(model(xb), yb)
         loss.backward()
@@ -208,6 +233,24 @@ def run_cnn(torch, x, y, threads, budget):
                CNN_BATCH, WARMUP_BATCHES["cnn"], threads, budget)
 
 
+def run_mnist_mlp(torch, x, y, threads, budget):
+    torch.manual_seed(MODEL_SEED)
+    mean, std = MNIST_MLP_NORMALISATION
+    xn = (x - np.float32(mean)) / np.float32(std)  # untimed, as in Rust
+    warmup = WARMUP_BATCHES["mlp"]
+    total_steps = warmup + -(-len(y) // MNIST_MLP_BATCH)
+    train_rate(torch, "mnist_mlp_train", f"bs{MNIST_MLP_BATCH}", mlp(torch), torch.from_numpy(xn),
+               torch.from_numpy(y), MNIST_MLP_BATCH, warmup, threads, budget,
+               lr_at=lambda s: mnist_mlp_lr(s, total_steps))
+
+
+def run_mnist_cnn(torch, x, y, threads, budget):
+    torch.manual_seed(MODEL_SEED)
+    images = torch.from_numpy(x.reshape(-1, 1, 28, 28))
+    train_rate(torch, "mnist_cnn_train", f"bs{MNIST_CNN_BATCH}", mnist_cnn(torch), images,
+               torch.from_numpy(y), MNIST_CNN_BATCH, WARMUP_BATCHES["cnn"], threads, budget)
+
+
 def run_infer(torch, x, threads, budget):
     torch.manual_seed(MODEL_SEED)
     model = mlp(torch).eval()
@@ -224,7 +267,8 @@ def run_infer(torch, x, threads, budget):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--workload", choices=["gemm", "mlp", "cnn", "infer"])
+    ap.add_argument("--workload",
+                    choices=["gemm", "mlp", "cnn", "infer", "mnist-mlp", "mnist-cnn"])
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--quick", action="store_true")
@@ -245,8 +289,9 @@ def main():
     except RuntimeError:
         pass
 
-    n = {"gemm": 0, "mlp": min(budget["mlp_samples"], N_TRAIN),
-         "cnn": min(budget["cnn_samples"], N_TRAIN), "infer": INFER_BATCH}[args.workload]
+    mlp_n, cnn_n = min(budget["mlp_samples"], N_TRAIN), min(budget["cnn_samples"], N_TRAIN)
+    n = {"gemm": 0, "mlp": mlp_n, "cnn": cnn_n, "infer": INFER_BATCH,
+         "mnist-mlp": mlp_n, "mnist-cnn": cnn_n}[args.workload]
     x = y = None
     if n:
         x, y = synthetic_mnist(n)
@@ -263,6 +308,10 @@ def main():
         run_mlp(torch, x, y, args.batch, args.threads, budget)
     elif args.workload == "cnn":
         run_cnn(torch, x, y, args.threads, budget)
+    elif args.workload == "mnist-mlp":
+        run_mnist_mlp(torch, x, y, args.threads, budget)
+    elif args.workload == "mnist-cnn":
+        run_mnist_cnn(torch, x, y, args.threads, budget)
     else:
         run_infer(torch, x, args.threads, budget)
 

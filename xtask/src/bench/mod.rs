@@ -11,7 +11,7 @@
 //! Map of the module:
 //! - [`data`]: the SplitMix64 synthetic MNIST-shaped data (bit-identical to the Python side);
 //! - [`timing`]: budgets (full or `--quick`), medians, repetition and latency timers;
-//! - [`gemm`], [`models`]: the gradwork workloads;
+//! - [`gemm`], [`models`], [`mnist_examples`]: the gradwork workloads;
 //! - [`protocol`]: the JSON lines a worker prints;
 //! - [`worker`]: the `bench-worker` subcommand;
 //! - [`driver`]: spawns the workers; [`python`]: finds a Python with torch;
@@ -36,6 +36,7 @@ pub mod data;
 pub mod driver;
 pub mod error;
 pub mod gemm;
+pub mod mnist_examples;
 pub mod models;
 pub mod protocol;
 pub mod python;
@@ -70,10 +71,15 @@ pub enum Job {
     Cnn,
     /// MLP inference, latency and throughput.
     Infer,
+    /// Training of `examples/mnist_mlp.rs`'s model (its batch, normalisation and lr schedule).
+    MnistMlp,
+    /// Training of `examples/mnist_cnn.rs`'s model (its batch).
+    MnistCnn,
 }
 
 impl Job {
-    /// The job for a workload name (`batch` is used by `mlp` only).
+    /// The job for a workload name (`batch` is used by `mlp` only: the `mnist-*` workloads use
+    /// their example's batch size).
     pub fn parse(workload: &str, batch: usize) -> Result<Job, BenchError> {
         match workload {
             "gemm" => Ok(Job::Gemm),
@@ -81,10 +87,12 @@ impl Job {
             "mlp" => Err(BenchError::argument("--batch", "0", "must be positive")),
             "cnn" => Ok(Job::Cnn),
             "infer" => Ok(Job::Infer),
+            "mnist-mlp" => Ok(Job::MnistMlp),
+            "mnist-cnn" => Ok(Job::MnistCnn),
             other => Err(BenchError::argument(
                 "--workloads",
                 other,
-                "expected gemm, mlp, cnn or infer",
+                "expected gemm, mlp, cnn, infer, mnist-mlp or mnist-cnn",
             )),
         }
     }
@@ -112,6 +120,8 @@ impl Job {
             Job::Mlp { batch } => format!("mlp bs{batch}"),
             Job::Cnn => "cnn".into(),
             Job::Infer => "infer".into(),
+            Job::MnistMlp => "mnist-mlp".into(),
+            Job::MnistCnn => "mnist-cnn".into(),
         }
     }
 
@@ -122,6 +132,8 @@ impl Job {
             Job::Mlp { batch } => ("mlp", Some(*batch)),
             Job::Cnn => ("cnn", None),
             Job::Infer => ("infer", None),
+            Job::MnistMlp => ("mnist-mlp", None),
+            Job::MnistCnn => ("mnist-cnn", None),
         };
         let mut args = vec!["--workload".to_string(), name.to_string()];
         if let Some(b) = batch {
@@ -141,7 +153,8 @@ pub struct BenchArgs {
     /// Thread counts, each measured in separate processes.
     #[arg(long, value_delimiter = ',', default_value = "1,2")]
     pub threads: Vec<usize>,
-    /// Workloads: gemm, mlp, cnn, infer.
+    /// Workloads: gemm, mlp, cnn, infer, and mnist-mlp, mnist-cnn (the examples' models; not in
+    /// the default list).
     #[arg(long, value_delimiter = ',', default_value = "gemm,mlp,cnn,infer")]
     pub workloads: Vec<String>,
     /// Shrink every workload to a smoke test (seconds; the figures mean nothing).

@@ -87,14 +87,20 @@ pub fn batches(
     out
 }
 
-/// Samples/s of one epoch of training, timed in `budget.chunks` chunks (the figure is their
-/// median) and stopped early at `budget.train_cap_s`.
-fn train_rate(
+/// A learning-rate schedule: step (counted from the first warm-up batch) to rate, set on the
+/// optimizer before each step, as the `LrScheduler` callback does.
+pub type LrAt<'a> = &'a (dyn Fn(u64) -> f64 + Sync);
+
+/// Samples/s of one epoch of training with Adam (lr 1e-3, or `lr_at` when given), timed in
+/// `budget.chunks` chunks (the figure is their median) and stopped early at `budget.train_cap_s`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn train_rate(
     workload: &str,
     case: String,
     model: &mut Sequential,
     batches: &[(Tensor, Vec<usize>)],
     warmup: usize,
+    lr_at: Option<LrAt<'_>>,
     threads: usize,
     budget: &Budget,
 ) -> Result<Measurement, BenchError> {
@@ -104,8 +110,16 @@ fn train_rate(
         let fail = |e: gradwork::Error| BenchError::gradwork(workload, e);
         let mut adam = Adam::new(AdamConfig::adam()).map_err(|e| fail(e.into()))?;
         let rng = Rng::seed_from(MODEL_SEED);
+        let mut step = 0u64;
+        let mut train = |x: &Tensor, y: &[usize]| {
+            if let Some(lr_at) = lr_at {
+                adam.set_learning_rate(lr_at(step));
+            }
+            step += 1;
+            train_step(model, &mut adam, x, y, &rng).map_err(fail)
+        };
         for (x, y) in batches.iter().take(warmup) {
-            train_step(model, &mut adam, x, y, &rng).map_err(fail)?;
+            train(x, y)?;
         }
         let (mut rates, mut losses) = (Vec::new(), Vec::new());
         let (mut done, mut total_s) = (0usize, 0.0f64);
@@ -113,7 +127,7 @@ fn train_rate(
             let t0 = Instant::now();
             let (mut count, mut loss) = (0usize, f32::NAN);
             for (x, y) in &batches[range] {
-                loss = train_step(model, &mut adam, x, y, &rng).map_err(fail)?;
+                loss = train(x, y)?;
                 count += y.len();
                 if total_s + t0.elapsed().as_secs_f64() > budget.train_cap_s {
                     break;
@@ -166,6 +180,7 @@ pub fn mlp_train(
         &mut model,
         &batches,
         warmup,
+        None,
         threads,
         budget,
     )
@@ -189,6 +204,7 @@ pub fn cnn_train(
         &mut model,
         &batches,
         warmup,
+        None,
         threads,
         budget,
     )

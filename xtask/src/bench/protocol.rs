@@ -37,6 +37,10 @@ pub mod workload_id {
     pub const INFER_LATENCY: &str = "mlp_infer_latency";
     /// MLP batch-1024 inference samples/s.
     pub const INFER_THROUGHPUT: &str = "mlp_infer_throughput";
+    /// Training samples/s of `examples/mnist_mlp.rs`'s model.
+    pub const MNIST_MLP_TRAIN: &str = "mnist_mlp_train";
+    /// Training samples/s of `examples/mnist_cnn.rs`'s model.
+    pub const MNIST_CNN_TRAIN: &str = "mnist_cnn_train";
 }
 
 /// One line of worker output.

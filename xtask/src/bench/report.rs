@@ -111,12 +111,14 @@ impl BenchReport {
 }
 
 /// The order rows are listed in.
-const WORKLOAD_ORDER: [&str; 5] = [
+const WORKLOAD_ORDER: [&str; 7] = [
     workload_id::GEMM,
     workload_id::MLP_TRAIN,
     workload_id::CNN_TRAIN,
     workload_id::INFER_LATENCY,
     workload_id::INFER_THROUGHPUT,
+    workload_id::MNIST_MLP_TRAIN,
+    workload_id::MNIST_CNN_TRAIN,
 ];
 
 /// Pairs each Rust figure with PyTorch's for the same workload, case and thread count.
@@ -187,6 +189,8 @@ pub fn display_name(workload: &str, implementation: &str) -> String {
         (workload_id::CNN_TRAIN, _) => "CNN train".into(),
         (workload_id::INFER_LATENCY, _) => "MLP infer latency".into(),
         (workload_id::INFER_THROUGHPUT, _) => "MLP infer throughput".into(),
+        (workload_id::MNIST_MLP_TRAIN, _) => "mnist_mlp example train".into(),
+        (workload_id::MNIST_CNN_TRAIN, _) => "mnist_cnn example train".into(),
         (other, _) => other.into(),
     }
 }

@@ -8,6 +8,7 @@ use std::io::Write;
 
 use super::data::{SyntheticMnist, N_TRAIN};
 use super::error::BenchError;
+use super::mnist_examples::{mnist_cnn_train, mnist_mlp_train};
 use super::models::{cnn_train, mlp_infer, mlp_train, INFER_BATCH};
 use super::protocol::{Measurement, WorkerLine, WorkerMeta, GRADWORK};
 use super::timing::Budget;
@@ -16,7 +17,7 @@ use super::{gemm, Job};
 /// Arguments of `cargo xtask bench-worker` (also understood by `pytorch_peer.py`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct WorkerArgs {
-    /// `gemm`, `mlp`, `cnn` or `infer`.
+    /// `gemm`, `mlp`, `cnn`, `infer`, `mnist-mlp` or `mnist-cnn`.
     #[arg(long)]
     pub workload: String,
     /// The thread count to report (the caller sets `RAYON_NUM_THREADS`).
@@ -41,8 +42,8 @@ impl WorkerArgs {
 pub fn samples_needed(job: Job, budget: &Budget) -> usize {
     match job {
         Job::Gemm => 0,
-        Job::Mlp { .. } => budget.mlp_samples.min(N_TRAIN),
-        Job::Cnn => budget.cnn_samples.min(N_TRAIN),
+        Job::Mlp { .. } | Job::MnistMlp => budget.mlp_samples.min(N_TRAIN),
+        Job::Cnn | Job::MnistCnn => budget.cnn_samples.min(N_TRAIN),
         Job::Infer => INFER_BATCH,
     }
 }
@@ -68,6 +69,8 @@ pub fn run_worker(args: &WorkerArgs, out: &mut dyn Write) -> Result<(), BenchErr
         (Job::Mlp { batch }, Some(d)) => vec![mlp_train(d, batch, t, &budget)?],
         (Job::Cnn, Some(d)) => vec![cnn_train(d, t, &budget)?],
         (Job::Infer, Some(d)) => mlp_infer(&d, t, &budget)?,
+        (Job::MnistMlp, Some(d)) => vec![mnist_mlp_train(d, t, &budget)?],
+        (Job::MnistCnn, Some(d)) => vec![mnist_cnn_train(d, t, &budget)?],
         (_, None) => Vec::new(),
     };
     for m in results {
