@@ -273,14 +273,23 @@ impl Tensor {
             let outer: usize = self.shape()[..axis].iter().product();
             let inner: usize = self.shape()[axis + 1..].iter().product();
             let mut out = crate::buffer::zeroed(len);
-            for_each_row(&mut out, 1, |c, o| {
+            let sum_of = |c: usize| {
                 let mut sum = SegmentedSum::new(outer * inner);
                 for i in 0..outer {
                     let start = (i * len + c) * inner;
                     sum.push(&data[start..start + inner]);
                 }
-                o[0] = sum.finish() as Elem;
-            });
+                sum.finish() as Elem
+            };
+            // Few outputs over long rows: one task per output when the data is large (each
+            // output is summed by one thread in a fixed order, so the bits do not change).
+            if data.len() >= PARALLEL_THRESHOLD {
+                out.par_iter_mut()
+                    .enumerate()
+                    .for_each(|(c, o)| *o = sum_of(c));
+            } else {
+                out.iter_mut().enumerate().for_each(|(c, o)| *o = sum_of(c));
+            }
             let shape: Vec<usize> = if keepdim {
                 (0..self.ndim())
                     .map(|a| if a == axis { len } else { 1 })

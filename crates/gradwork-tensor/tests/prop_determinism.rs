@@ -102,6 +102,15 @@ fn all_reductions(x: &Tensor) -> Vec<(String, Vec<u32>)> {
     }));
     let all_axes: Vec<usize> = (0..x.ndim()).collect();
     out.push(named("sum_axes(all)", &x.sum_axes(&all_axes, false)));
+    // Every axis but one (a bias gradient's reduction), on contiguous data.
+    let contiguous = x.contiguous();
+    for kept in 0..x.ndim() {
+        let others: Vec<usize> = (0..x.ndim()).filter(|&a| a != kept).collect();
+        out.push(named(
+            format!("sum_axes(all but {kept})"),
+            &contiguous.sum_axes(&others, false),
+        ));
+    }
     out
 }
 
