@@ -13,7 +13,7 @@ use gradwork::prelude::*;
 
 use super::data::{SyntheticMnist, IMAGE_SIDE, N_CLASSES, N_FEATURES};
 use super::error::BenchError;
-use super::models::{batches, train_rate, MODEL_SEED};
+use super::models::{batches, mlp, train_rate, MODEL_SEED};
 use super::protocol::{workload_id, Measurement};
 use super::timing::Budget;
 
@@ -30,14 +30,10 @@ pub const MNIST_MLP_DECAY: f64 = 0.3;
 /// Batches trained before the clock starts (as the `mlp` and `cnn` workloads do).
 const WARMUP_BATCHES: (usize, usize) = (5, 2);
 
-/// The model of `examples/mnist_mlp.rs`: 784 - 256 ReLU - 128 ReLU - 10.
+/// The model of `examples/mnist_mlp.rs`: 784 - 256 ReLU - 128 ReLU - 10, the same layers as the
+/// `mlp` workload's (what differs is the normalisation and the learning-rate decay).
 pub fn mnist_mlp(rng: &mut Rng) -> Sequential {
-    Sequential::new()
-        .push(Linear::new(N_FEATURES, 256, rng))
-        .push(Relu)
-        .push(Linear::new(256, 128, rng))
-        .push(Relu)
-        .push(Linear::new(128, N_CLASSES, rng))
+    mlp(rng)
 }
 
 /// The model of `examples/mnist_cnn.rs`: 28 -conv3-> 26 -pool-> 13 -conv3-> 11 -pool-> 5
