@@ -9,8 +9,9 @@
 
 use rayon::prelude::*;
 
+use crate::conv_blocks;
 use crate::error::{or_panic, Result, TensorError};
-use crate::im2col::{col2im, gemm, im2col, ConvGeometry, MatRef};
+use crate::im2col::ConvGeometry;
 use crate::layout::checked_numel;
 use crate::tensor::{Elem, Tensor};
 
@@ -220,38 +221,9 @@ impl Tensor {
         let bias = bias.map(Tensor::to_vec);
         // `contiguous()` always returns a contiguous tensor, so `as_slice` is `Some`.
         let (x, w) = (x.as_slice().unwrap(), w.as_slice().unwrap());
-        let (og, k, p) = (g.o_group(), g.col_rows(), g.out_plane());
         let mut out = crate::buffer::scratch(g.n * g.out_image());
-        let flops = g.flops();
-        for_each_image_block(&mut out, g.out_image(), flops, |first, block| {
-            let mut col = crate::buffer::zeroed(if g.is_pointwise() { 0 } else { k * p });
-            for (i, y) in block.chunks_mut(g.out_image()).enumerate() {
-                let image = &x[(first + i) * g.in_image()..(first + i + 1) * g.in_image()];
-                for gi in 0..g.groups {
-                    let channels = &image[gi * g.c_group() * g.h * g.w..];
-                    let cols = if g.is_pointwise() {
-                        channels
-                    } else {
-                        im2col(&g, channels, &mut col);
-                        &col
-                    };
-                    let w_g = MatRef::rows(&w[gi * og * k..], k);
-                    gemm(
-                        og,
-                        k,
-                        p,
-                        w_g,
-                        MatRef::rows(cols, p),
-                        0.0,
-                        &mut y[gi * og * p..],
-                    );
-                }
-                if let Some(b) = &bias {
-                    for (row, &b) in y.chunks_mut(p.max(1)).zip(b) {
-                        row.iter_mut().for_each(|v| *v += b);
-                    }
-                }
-            }
+        for_each_image_block(&mut out, g.out_image(), g.flops(), |first, block| {
+            conv_blocks::forward(&g, x, w, bias.as_deref(), first, block)
         });
         Tensor::try_from_vec(out, &[g.n, g.o, g.ho, g.wo])
     }
@@ -289,26 +261,9 @@ impl Tensor {
         let (dy, w) = (grad_out.contiguous(), weight.contiguous());
         // `contiguous()` always returns a contiguous tensor, so `as_slice` is `Some`.
         let (dy, w) = (dy.as_slice().unwrap(), w.as_slice().unwrap());
-        let (og, k, p) = (g.o_group(), g.col_rows(), g.out_plane());
-        let group_len = g.c_group() * g.h * g.w;
         let mut dx = crate::buffer::zeroed(g.n * g.in_image());
-        let flops = g.flops();
-        for_each_image_block(&mut dx, g.in_image(), flops, |first, block| {
-            let mut dcol = crate::buffer::zeroed(if g.is_pointwise() { 0 } else { k * p });
-            for (i, dx_image) in block.chunks_mut(g.in_image()).enumerate() {
-                let dy_image = &dy[(first + i) * g.out_image()..];
-                for gi in 0..g.groups {
-                    let w_t = MatRef::transposed(&w[gi * og * k..], k);
-                    let dy_g = MatRef::rows(&dy_image[gi * og * p..], p);
-                    let dx_g = &mut dx_image[gi * group_len..(gi + 1) * group_len];
-                    if g.is_pointwise() {
-                        gemm(k, og, p, w_t, dy_g, 0.0, dx_g);
-                    } else {
-                        gemm(k, og, p, w_t, dy_g, 0.0, &mut dcol);
-                        col2im(&g, &dcol, dx_g);
-                    }
-                }
-            }
+        for_each_image_block(&mut dx, g.in_image(), g.flops(), |first, block| {
+            conv_blocks::backward_input(&g, dy, w, first, block)
         });
         Tensor::try_from_vec(dx, input_shape)
     }
@@ -352,29 +307,11 @@ impl Tensor {
         let (dy, x) = (grad_out.contiguous(), input.contiguous());
         // `contiguous()` always returns a contiguous tensor, so `as_slice` is `Some`.
         let (dy, x) = (dy.as_slice().unwrap(), x.as_slice().unwrap());
-        let (og, k, p) = (g.o_group(), g.col_rows(), g.out_plane());
-        let weight_len = g.o * k;
+        let weight_len = g.o * g.col_rows();
         let block_partial = |block: usize| -> Vec<Elem> {
             let mut partial = crate::buffer::zeroed(weight_len);
-            let mut col = crate::buffer::zeroed(if g.is_pointwise() { 0 } else { k * p });
             let images = block * CONV_BATCH_BLOCK..((block + 1) * CONV_BATCH_BLOCK).min(g.n);
-            for (i, image) in images.enumerate() {
-                let beta = if i == 0 { 0.0 } else { 1.0 };
-                let x_image = &x[image * g.in_image()..];
-                let dy_image = &dy[image * g.out_image()..];
-                for gi in 0..g.groups {
-                    let channels = &x_image[gi * g.c_group() * g.h * g.w..];
-                    let cols = if g.is_pointwise() {
-                        channels
-                    } else {
-                        im2col(&g, channels, &mut col);
-                        &col
-                    };
-                    let dy_g = MatRef::rows(&dy_image[gi * og * p..], p);
-                    let dw_g = &mut partial[gi * og * k..(gi + 1) * og * k];
-                    gemm(og, p, k, dy_g, MatRef::transposed(cols, p), beta, dw_g);
-                }
-            }
+            conv_blocks::backward_weight(&g, dy, x, images, &mut partial);
             partial
         };
         let blocks = g.n.div_ceil(CONV_BATCH_BLOCK);

@@ -97,21 +97,24 @@ fn valid_range(
     (lo.min(hi), hi)
 }
 
-/// Fills `col` (`[col_rows, ho * wo]`) with the receptive fields of `image`, the `c_group`
-/// channels `[c_group, H, W]` of one group of one image. Padding reads as zero.
-pub(crate) fn im2col(g: &ConvGeometry, image: &[Elem], col: &mut [Elem]) {
+/// Fills the rows of `col` (`col_rows` rows of `ho * wo` elements, row `r` starting at
+/// `r * row_stride`) with the receptive fields of `image`, the `c_group` channels `[c_group, H,
+/// W]` of one group of one image. Padding reads as zero. A `row_stride` wider than `ho * wo`
+/// leaves room for other images' columns between the rows.
+pub(crate) fn im2col(g: &ConvGeometry, image: &[Elem], col: &mut [Elem], row_stride: usize) {
     let (sh, sw) = g.stride;
     let (dh, dw) = g.dilation;
     let plane = g.h * g.w;
     let p = g.out_plane();
-    let mut rows = col.chunks_exact_mut(p);
+    let mut r = 0;
     for c in 0..g.c_group() {
         let channel = &image[c * plane..(c + 1) * plane];
         for i in 0..g.kh {
             let (oh_lo, oh_hi) = valid_range(g.ho, g.h, sh, g.padding.0, i * dh);
             for j in 0..g.kw {
                 let (ow_lo, ow_hi) = g.valid_cols(j * dw);
-                let row = rows.next().expect("col has col_rows rows");
+                let row = &mut col[r * row_stride..r * row_stride + p];
+                r += 1;
                 row[..oh_lo * g.wo].fill(0.0);
                 row[oh_hi * g.wo..].fill(0.0);
                 for oh in oh_lo..oh_hi {
@@ -126,7 +129,7 @@ pub(crate) fn im2col(g: &ConvGeometry, image: &[Elem], col: &mut [Elem]) {
                     let src = &channel[first..];
                     let dst = &mut out[ow_lo..ow_hi];
                     if sw == 1 {
-                        dst.copy_from_slice(&src[..dst.len()]);
+                        copy_run(dst, &src[..dst.len()]);
                     } else {
                         for (k, d) in dst.iter_mut().enumerate() {
                             *d = src[k * sw];
@@ -138,22 +141,54 @@ pub(crate) fn im2col(g: &ConvGeometry, image: &[Elem], col: &mut [Elem]) {
     }
 }
 
-/// The adjoint of [`im2col`]: adds every entry of `col` (`[col_rows, ho * wo]`) onto the input
-/// position it was read from, in `image` (`[c_group, H, W]`, which the caller zeroes first).
-/// Entries that fell on padding are dropped. The order of additions is fixed.
-pub(crate) fn col2im(g: &ConvGeometry, col: &[Elem], image: &mut [Elem]) {
+/// `dst.copy_from_slice(src)` for the short runs of an image row (often a dozen elements), in
+/// inline fixed-size moves: a `memcpy` call per run cost more than the copy.
+#[inline]
+fn copy_run(dst: &mut [Elem], src: &[Elem]) {
+    if dst.len() > 64 {
+        dst.copy_from_slice(src);
+        return;
+    }
+    let mut d = dst.chunks_exact_mut(8);
+    let mut s = src.chunks_exact(8);
+    for (d, s) in (&mut d).zip(&mut s) {
+        let run: [Elem; 8] = s.try_into().expect("chunks of 8");
+        d.copy_from_slice(&run);
+    }
+    let (mut d, mut s) = (d.into_remainder(), s.remainder());
+    if d.len() >= 4 {
+        let run: [Elem; 4] = s[..4].try_into().expect("4 elements");
+        d[..4].copy_from_slice(&run);
+        (d, s) = (&mut d[4..], &s[4..]);
+    }
+    if d.len() >= 2 {
+        let run: [Elem; 2] = s[..2].try_into().expect("2 elements");
+        d[..2].copy_from_slice(&run);
+        (d, s) = (&mut d[2..], &s[2..]);
+    }
+    if let (Some(d), Some(&s)) = (d.first_mut(), s.first()) {
+        *d = s;
+    }
+}
+
+/// The adjoint of [`im2col`]: adds every entry of the rows of `col` (row `r` starting at `r *
+/// row_stride`, `ho * wo` elements each) onto the input position it was read from, in `image`
+/// (`[c_group, H, W]`, which the caller zeroes first). Entries that fell on padding are dropped.
+/// The order of additions is fixed.
+pub(crate) fn col2im(g: &ConvGeometry, col: &[Elem], row_stride: usize, image: &mut [Elem]) {
     let (sh, sw) = g.stride;
     let (dh, dw) = g.dilation;
     let plane = g.h * g.w;
     let p = g.out_plane();
-    let mut rows = col.chunks_exact(p);
+    let mut r = 0;
     for c in 0..g.c_group() {
         let channel = &mut image[c * plane..(c + 1) * plane];
         for i in 0..g.kh {
             let (oh_lo, oh_hi) = valid_range(g.ho, g.h, sh, g.padding.0, i * dh);
             for j in 0..g.kw {
                 let (ow_lo, ow_hi) = g.valid_cols(j * dw);
-                let row = rows.next().expect("col has col_rows rows");
+                let row = &col[r * row_stride..r * row_stride + p];
+                r += 1;
                 if ow_lo == ow_hi {
                     continue;
                 }

@@ -25,6 +25,7 @@
 mod binary;
 mod buffer;
 mod conv;
+mod conv_blocks;
 mod display;
 mod error;
 mod gemv;

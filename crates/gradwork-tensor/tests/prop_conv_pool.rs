@@ -384,6 +384,29 @@ proptest! {
     }
 
     #[test]
+    fn conv2d_of_a_batch_equals_each_image_alone_bit_for_bit(
+        n in 2..=19usize, groups in 1..=2usize, hw in 5..=12usize, stride in 1..=2usize, pad in 0..=1usize, seed in any::<u64>(),
+    ) {
+        // The kernels lower several images side by side into one product; every output
+        // element must still be the same dot product as for the image on its own.
+        let (c, o) = (2 * groups, 3 * groups);
+        let opts = Conv2dOptions { stride: (stride, stride), padding: (pad, pad), groups, ..Conv2dOptions::default() };
+        let x = random_tensor(&[n, c, hw, hw], seed, false);
+        let w = random_tensor(&[o, c / groups, 3, 3], seed ^ 1, false);
+        let b = random_tensor(&[o], seed ^ 2, false);
+        let y = x.conv2d(&w, Some(&b), &opts);
+        let g = random_tensor(y.shape(), seed ^ 3, false);
+        let dx = Tensor::conv2d_backward_input(&g, &w, x.shape(), &opts);
+        for i in 0..n {
+            let xi = x.narrow(0, i, 1);
+            let gi = g.narrow(0, i, 1);
+            prop_assert_eq!(y.narrow(0, i, 1).to_vec(), xi.conv2d(&w, Some(&b), &opts).to_vec(), "forward, image {}", i);
+            let dxi = Tensor::conv2d_backward_input(&gi, &w, xi.shape(), &opts);
+            prop_assert_eq!(dx.narrow(0, i, 1).to_vec(), dxi.to_vec(), "input gradient, image {}", i);
+        }
+    }
+
+    #[test]
     fn pool_kernels_are_bitwise_identical_on_1_2_3_and_8_threads(planes in 30..=40usize, seed in any::<u64>()) {
         // Large enough (> PARALLEL_THRESHOLD elements) that the kernels run in parallel.
         let shape = [2, planes, 40, 40];
