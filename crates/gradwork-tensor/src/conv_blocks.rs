@@ -43,6 +43,9 @@ fn lower_images(
     col: &mut [Elem],
 ) {
     let p = g.out_plane();
+    if g.col_rows() == 0 {
+        return; // no input channels: the column matrix is empty
+    }
     for i in 0..count {
         im2col(
             g,
@@ -181,7 +184,7 @@ pub(crate) fn backward_input(
                 0.0,
                 &mut dcol,
             );
-            for i in 0..count {
+            for i in (0..count).filter(|_| k > 0) {
                 let start = (sub + i) * g.in_image() + gi * group_len;
                 col2im(
                     g,

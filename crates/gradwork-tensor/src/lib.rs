@@ -35,6 +35,7 @@ mod index;
 mod interop_nalgebra;
 mod layout;
 mod matmul;
+mod max_pool;
 pub mod par;
 mod pool;
 mod reduce;

@@ -69,22 +69,22 @@ impl Pool2dOptions {
 
 /// The sizes of one pooling, after validation.
 #[derive(Debug, Clone, Copy)]
-struct PoolGeometry {
-    planes: usize,
-    h: usize,
-    w: usize,
-    ho: usize,
-    wo: usize,
-    options: Pool2dOptions,
+pub(crate) struct PoolGeometry {
+    pub planes: usize,
+    pub h: usize,
+    pub w: usize,
+    pub ho: usize,
+    pub wo: usize,
+    pub options: Pool2dOptions,
 }
 
 /// Half-open index ranges `(start, end)`, one per output row or column.
-type Spans = Vec<(usize, usize)>;
+pub(crate) type Spans = Vec<(usize, usize)>;
 
 impl PoolGeometry {
     /// The real input rows `h0..h1` under each output row, and the real input columns `w0..w1`
     /// under each output column. None is empty (padding is at most half the kernel).
-    fn windows(&self) -> (Spans, Spans) {
+    pub(crate) fn windows(&self) -> (Spans, Spans) {
         let axis = |outputs: usize, k: usize, s: usize, p: usize, len: usize| {
             (0..outputs)
                 // padding <= k / 2 < k, so `o * s + k - p` does not underflow.
@@ -105,7 +105,11 @@ impl PoolGeometry {
 }
 
 /// Validates pooling an input of shape `input` with `options`.
-fn plan(op: &'static str, input: &[usize], options: &Pool2dOptions) -> Result<PoolGeometry> {
+pub(crate) fn plan(
+    op: &'static str,
+    input: &[usize],
+    options: &Pool2dOptions,
+) -> Result<PoolGeometry> {
     let invalid = |reason: String| TensorError::invalid(op, input, reason);
     if input.len() != 4 {
         return Err(invalid("pooling needs an input [N, C, H, W]".into()));
@@ -155,7 +159,11 @@ fn plan(op: &'static str, input: &[usize], options: &Pool2dOptions) -> Result<Po
 
 /// Runs `f(plane, out_plane)` over every plane of `out` (`plane_len` elements each), in parallel
 /// over fixed groups of planes when `out` is large.
-fn for_each_plane(out: &mut [Elem], plane_len: usize, f: impl Fn(usize, &mut [Elem]) + Sync) {
+pub(crate) fn for_each_plane(
+    out: &mut [Elem],
+    plane_len: usize,
+    f: impl Fn(usize, &mut [Elem]) + Sync,
+) {
     if plane_len == 0 {
         return;
     }
@@ -176,7 +184,7 @@ fn for_each_plane(out: &mut [Elem], plane_len: usize, f: impl Fn(usize, &mut [El
 }
 
 /// The shape `[N, C, Ho, Wo]` of a pooled output.
-fn output_shape(input: &[usize], g: &PoolGeometry) -> [usize; 4] {
+pub(crate) fn output_shape(input: &[usize], g: &PoolGeometry) -> [usize; 4] {
     [input[0], input[1], g.ho, g.wo]
 }
 
@@ -248,20 +256,6 @@ impl Tensor {
     #[track_caller]
     pub fn max_pool2d_with_indices(&self, options: &Pool2dOptions) -> (Tensor, Vec<usize>) {
         or_panic(self.try_max_pool2d_with_indices(options))
-    }
-
-    /// 2-D max pooling (see [`Tensor::try_max_pool2d_with_indices`]), without the indices.
-    pub fn try_max_pool2d(&self, options: &Pool2dOptions) -> Result<Tensor> {
-        self.try_max_pool2d_with_indices(options).map(|(y, _)| y)
-    }
-
-    /// 2-D max pooling.
-    ///
-    /// # Panics
-    /// When the input is not 4-D or the options are invalid.
-    #[track_caller]
-    pub fn max_pool2d(&self, options: &Pool2dOptions) -> Tensor {
-        or_panic(self.try_max_pool2d(options))
     }
 
     /// The gradient of max pooling with respect to its input `[N, C, H, W]` (`input_shape`):

@@ -657,3 +657,65 @@ fn max_pool2d_propagates_nan_like_pytorch() {
         .max_pool2d_with_indices(&Pool2dOptions::new((2, 2)));
     assert_eq!((clean.to_vec(), clean_indices), (vec![4.0], vec![1]));
 }
+
+/// Draws inputs full of ties, NaNs and infinities from a few values, so that which element of a
+/// window is "the" maximum matters.
+fn awkward_values(len: usize, seed: u64) -> Vec<f32> {
+    let choices = [
+        0.0,
+        -0.0,
+        1.0,
+        1.0,
+        2.0,
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+    ];
+    let mut rng = gradwork_tensor::Rng::seed_from(seed);
+    (0..len)
+        .map(|_| choices[(rng.next_u64() % choices.len() as u64) as usize])
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn max_pool2d_without_indices_and_its_backward_match_the_indexed_kernels(
+        (shape, opts, permuted, seed) in pool_case(), awkward in any::<bool>(),
+    ) {
+        let x = if awkward {
+            let numel = shape.iter().product();
+            Tensor::from_vec(awkward_values(numel, seed), &shape)
+        } else {
+            random_tensor(&shape, seed, permuted)
+        };
+        let (y_indexed, indices) = x.max_pool2d_with_indices(&opts);
+        let y = x.max_pool2d(&opts);
+        let bits = |t: &Tensor| t.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        prop_assert_eq!(bits(&y), bits(&y_indexed));
+        let g = random_tensor(y.shape(), seed ^ 5, false);
+        let by_indices = Tensor::max_pool2d_backward(&g, &indices, &shape);
+        let by_search = Tensor::try_max_pool2d_backward_from_output(&g, &x, &y, &opts).unwrap();
+        prop_assert_eq!(bits(&by_search), bits(&by_indices));
+    }
+}
+
+#[test]
+fn max_pool2d_backward_from_output_refuses_an_output_that_is_not_the_pooling() {
+    let x = Tensor::from_vec(vec![1.0, 5.0, 2.0, 0.0, 3.0, 4.0, 9.0, 8.0], &[1, 1, 2, 4]);
+    let options = Pool2dOptions::new((2, 2));
+    let g = Tensor::ones(&[1, 1, 1, 2]);
+    let wrong = Tensor::from_vec(vec![5.0, 7.0], &[1, 1, 1, 2]);
+    let err = Tensor::try_max_pool2d_backward_from_output(&g, &x, &wrong, &options).unwrap_err();
+    assert!(err.to_string().contains("max_pool2d_backward"), "{err}");
+    assert!(err.to_string().contains("not the max pooling"), "{err}");
+    let short = Tensor::ones(&[1, 1, 1, 3]);
+    let err =
+        Tensor::try_max_pool2d_backward_from_output(&short, &x, &x.max_pool2d(&options), &options)
+            .unwrap_err();
+    assert!(
+        err.to_string().contains("[1, 1, 1, 3]") && err.to_string().contains("[1, 1, 2, 4]"),
+        "{err}"
+    );
+}

@@ -109,9 +109,19 @@ impl Var {
         or_panic(self.try_max_pool2d_with_indices(options))
     }
 
-    /// 2-D max pooling (see [`Var::try_max_pool2d_with_indices`]).
+    /// 2-D max pooling (see [`Var::try_max_pool2d_with_indices`]), without the indices: the
+    /// backward pass finds each window's maximum again in the input (same rule, same result)
+    /// instead of keeping eight bytes of index per output.
     pub fn try_max_pool2d(&self, options: &Pool2dOptions) -> Result<Var> {
-        Ok(self.try_max_pool2d_with_indices(options)?.0)
+        let value = self.value().try_max_pool2d(options)?;
+        let (input, output, options) = (self.value().clone(), value.clone(), *options);
+        Var::from_op("max_pool2d", &[self], value, move || {
+            move |g: &Tensor, _: &[bool]| {
+                Ok(vec![Some(Tensor::try_max_pool2d_backward_from_output(
+                    g, &input, &output, &options,
+                )?)])
+            }
+        })
     }
 
     /// 2-D max pooling (see [`Var::try_max_pool2d_with_indices`]).

@@ -95,7 +95,9 @@ proptest! {
 
     #[test]
     fn max_pool2d_gradient_goes_to_each_maximum((x, options) in pool_case()) {
-        check("max_pool2d", |v| v[0].try_max_pool2d(&options), &[x])?;
+        check("max_pool2d", |v| v[0].try_max_pool2d(&options), std::slice::from_ref(&x))?;
+        // The indexed variant keeps the argmax positions instead of searching again.
+        check("max_pool2d", |v| Ok(v[0].try_max_pool2d_with_indices(&options)?.0), &[x])?;
     }
 
     #[test]
