@@ -82,6 +82,55 @@ impl Tensor {
     ) -> Tensor {
         or_panic(self.try_zip_map(other, op, f))
     }
+
+    /// `f(self[i], b[i], c[i])` for three tensors of one shape, in one pass (a backward pass's
+    /// `grad * f'(x, y)` without the intermediate tensor of `f'`). `op` names the operation in
+    /// the error when the shapes differ; there is no broadcasting.
+    ///
+    /// ```
+    /// use gradwork_tensor::Tensor;
+    /// let g = Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3]);
+    /// let x = Tensor::from_vec(vec![-1.0, 0.5, 2.0], &[3]);
+    /// let relu_grad = g.try_zip3_map(&x, &x.relu(), "relu", |g, x, _| if x > 0.0 { g } else { 0.0 });
+    /// assert_eq!(relu_grad.unwrap().to_vec(), vec![0.0, 2.0, 3.0]);
+    /// ```
+    pub fn try_zip3_map(
+        &self,
+        b: &Tensor,
+        c: &Tensor,
+        op: &'static str,
+        f: impl Fn(Elem, Elem, Elem) -> Elem + Sync + Send,
+    ) -> Result<Tensor> {
+        for other in [b, c] {
+            if other.shape() != self.shape() {
+                return Err(crate::TensorError::shape_mismatch_because(
+                    op,
+                    self.shape(),
+                    other.shape(),
+                    "the three operands must have the same shape",
+                ));
+            }
+        }
+        let (a, b, c) = (self.contiguous(), b.contiguous(), c.contiguous());
+        // `contiguous()` always returns a contiguous tensor, so `as_slice` is `Some`.
+        let (a, b, c) = (
+            a.as_slice().unwrap(),
+            b.as_slice().unwrap(),
+            c.as_slice().unwrap(),
+        );
+        let mut out = crate::buffer::scratch(a.len());
+        fill_chunks(&mut out, ELEMENTWISE_CHUNK, |start, chunk| {
+            let range = start..start + chunk.len();
+            let inputs = a[range.clone()]
+                .iter()
+                .zip(&b[range.clone()])
+                .zip(&c[range]);
+            for (o, ((&x, &y), &z)) in chunk.iter_mut().zip(inputs) {
+                *o = f(x, y, z);
+            }
+        });
+        Tensor::try_from_vec(out, self.shape())
+    }
 }
 
 macro_rules! binary_ops {

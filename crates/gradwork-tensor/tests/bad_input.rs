@@ -212,3 +212,21 @@ fn matmul_returns_the_torch_shape_or_a_shape_mismatch_never_a_panic() {
         7,
     );
 }
+
+#[test]
+fn zip3_map_computes_in_one_pass_and_refuses_different_shapes() {
+    let a = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]);
+    let b = Tensor::from_vec(vec![10.0, 20.0, 30.0, 40.0], &[2, 2]).t();
+    let c = Tensor::full(&[2, 2], 0.5);
+    // A transposed operand is read in logical order.
+    let out = a.try_zip3_map(&b, &c, "fma", |x, y, z| x * y + z).unwrap();
+    assert_eq!(out.to_vec(), vec![10.5, 60.5, 60.5, 160.5]);
+    let err = a
+        .try_zip3_map(&Tensor::ones(&[4]), &c, "fma", |x, _, _| x)
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("fma") && message.contains("[2, 2]") && message.contains("[4]"),
+        "{message}"
+    );
+}
