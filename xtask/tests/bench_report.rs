@@ -73,6 +73,32 @@ fn rows_pair_each_rust_figure_with_pytorch_and_speedup_above_one_means_faster() 
 }
 
 #[test]
+fn several_rounds_give_one_row_with_each_sides_median() {
+    let m =
+        |imp: &str, v: f64| Measurement::new("mlp_train", "bs128", imp, 1, v, "samples/s", true);
+    // Three rounds: gradwork 90k, 70k, 100k (median 90k); PyTorch 40k, 60k, 45k (median 45k).
+    let figures = vec![
+        m(GRADWORK, 90_000.0),
+        m(PYTORCH, 40_000.0),
+        m(GRADWORK, 70_000.0),
+        m(PYTORCH, 60_000.0),
+        m(GRADWORK, 100_000.0),
+        m(PYTORCH, 45_000.0),
+    ];
+    let rows = build_rows(&figures);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].gradwork, Some(90_000.0));
+    assert_eq!(rows[0].pytorch, Some(45_000.0));
+    assert_eq!(rows[0].speedup, Some(2.0));
+    // An even number of rounds takes the mean of the middle two.
+    let rows = build_rows(&figures[..4]);
+    assert_eq!(
+        (rows[0].gradwork, rows[0].pytorch),
+        (Some(80_000.0), Some(50_000.0))
+    );
+}
+
+#[test]
 fn table_has_a_header_one_line_per_row_and_aligned_columns() {
     let rows = build_rows(&figures());
     let table = render_table(&rows);

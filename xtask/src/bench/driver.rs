@@ -32,6 +32,8 @@ pub struct DriverConfig {
     pub pytorch_status: PytorchStatus,
     /// A worker still running after this long is killed and reported as failed.
     pub timeout: Duration,
+    /// How many times every (job, thread count) runs; the table reports medians over rounds.
+    pub rounds: usize,
 }
 
 /// Environment variables that pin every runtime's thread count to `t`.
@@ -54,64 +56,71 @@ pub fn run(config: &DriverConfig, log: &mut dyn Write) -> BenchReport {
     let mut versions = rust_versions(&workspace);
     let mut jobs = Vec::new();
     let mut measurements = Vec::new();
-    for &t in &config.threads {
-        for &job in &config.jobs {
-            let mut args = job.worker_args();
-            args.extend(["--threads".to_string(), t.to_string()]);
-            if config.quick {
-                args.push("--quick".into());
-            }
-            let mut commands = vec![(GRADWORK, config.worker_exe.as_os_str().to_owned(), {
-                let mut a = vec!["bench-worker".to_string()];
-                a.extend(args.iter().cloned());
-                a
-            })];
-            if let Some((python, script)) = &config.pytorch {
-                let mut a = vec![script.display().to_string()];
-                a.extend(args.iter().cloned());
-                commands.push((PYTORCH, python.into(), a));
-            }
-            for (implementation, program, argv) in commands {
-                let mut cmd = Command::new(&program);
-                cmd.args(&argv).envs(thread_env(t));
-                let before = loadavg_1m();
-                let start = Instant::now();
-                let outcome = run_process(cmd, config.timeout);
-                let wall_s = start.elapsed().as_secs_f64();
-                let (output, error) = match outcome {
-                    Ok(stdout) => (WorkerOutput::parse(&stdout), None),
-                    Err((reason, stdout)) => (WorkerOutput::parse(&stdout), Some(reason)),
-                };
-                let error = error.or_else(|| {
-                    output
-                        .measurements
-                        .is_empty()
-                        .then(|| "it reported no measurements".to_string())
-                });
-                let _ = writeln!(
-                    log,
-                    "  {implementation:<8} {:<10} threads={t}  {wall_s:6.1} s{}",
-                    job.label(),
-                    error
-                        .as_deref()
-                        .map_or(String::new(), |e| format!("  FAILED: {e}")),
-                );
-                for meta in &output.metas {
-                    for (k, v) in &meta.versions {
-                        versions.entry(k.clone()).or_insert_with(|| v.clone());
-                    }
+    let rounds = config.rounds.max(1);
+    for round in 0..rounds {
+        if rounds > 1 {
+            let _ = writeln!(log, "round {} of {rounds}", round + 1);
+        }
+        for &t in &config.threads {
+            for &job in &config.jobs {
+                let mut args = job.worker_args();
+                args.extend(["--threads".to_string(), t.to_string()]);
+                if config.quick {
+                    args.push("--quick".into());
                 }
-                jobs.push(JobRecord {
-                    implementation: implementation.to_string(),
-                    job: job.label(),
-                    threads: t,
-                    wall_s,
-                    loadavg_before: before,
-                    loadavg_after: loadavg_1m(),
-                    data: output.metas.iter().find_map(|m| m.data.clone()),
-                    error,
-                });
-                measurements.extend(output.measurements);
+                let mut commands = vec![(GRADWORK, config.worker_exe.as_os_str().to_owned(), {
+                    let mut a = vec!["bench-worker".to_string()];
+                    a.extend(args.iter().cloned());
+                    a
+                })];
+                if let Some((python, script)) = &config.pytorch {
+                    let mut a = vec![script.display().to_string()];
+                    a.extend(args.iter().cloned());
+                    commands.push((PYTORCH, python.into(), a));
+                }
+                for (implementation, program, argv) in commands {
+                    let mut cmd = Command::new(&program);
+                    cmd.args(&argv).envs(thread_env(t));
+                    let before = loadavg_1m();
+                    let start = Instant::now();
+                    let outcome = run_process(cmd, config.timeout);
+                    let wall_s = start.elapsed().as_secs_f64();
+                    let (output, error) = match outcome {
+                        Ok(stdout) => (WorkerOutput::parse(&stdout), None),
+                        Err((reason, stdout)) => (WorkerOutput::parse(&stdout), Some(reason)),
+                    };
+                    let error = error.or_else(|| {
+                        output
+                            .measurements
+                            .is_empty()
+                            .then(|| "it reported no measurements".to_string())
+                    });
+                    let _ = writeln!(
+                        log,
+                        "  {implementation:<8} {:<10} threads={t}  {wall_s:6.1} s{}",
+                        job.label(),
+                        error
+                            .as_deref()
+                            .map_or(String::new(), |e| format!("  FAILED: {e}")),
+                    );
+                    for meta in &output.metas {
+                        for (k, v) in &meta.versions {
+                            versions.entry(k.clone()).or_insert_with(|| v.clone());
+                        }
+                    }
+                    jobs.push(JobRecord {
+                        round,
+                        implementation: implementation.to_string(),
+                        job: job.label(),
+                        threads: t,
+                        wall_s,
+                        loadavg_before: before,
+                        loadavg_after: loadavg_1m(),
+                        data: output.metas.iter().find_map(|m| m.data.clone()),
+                        error,
+                    });
+                    measurements.extend(output.measurements);
+                }
             }
         }
     }

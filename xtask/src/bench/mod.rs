@@ -166,6 +166,11 @@ pub struct BenchArgs {
     /// Kill a worker that runs longer than this many seconds.
     #[arg(long, default_value_t = 900)]
     pub timeout_s: u64,
+    /// Run every (workload, thread count) pair this many times, gradwork and PyTorch back to
+    /// back in fresh processes each round, and report each side's median over the rounds. On a
+    /// shared VM one process's figure can move by 20%; the median of a few rounds does not.
+    #[arg(long, default_value_t = 1)]
+    pub rounds: usize,
 }
 
 /// The default JSON path.
@@ -223,6 +228,7 @@ pub fn run(args: &BenchArgs, worker_exe: &Path) -> Result<BenchReport, BenchErro
         pytorch,
         pytorch_status,
         timeout: Duration::from_secs(args.timeout_s.max(1)),
+        rounds: args.rounds,
     };
     eprintln!(
         "cargo xtask bench: {} job(s) x {:?} threads, one process each (load average {})",

@@ -39,6 +39,9 @@ pub struct Row {
 /// One worker process: what it ran and the 1-minute load average around it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobRecord {
+    /// Which round (from 0) of `--rounds` this process belonged to.
+    #[serde(default)]
+    pub round: usize,
     /// `gradwork` or `pytorch`.
     pub implementation: String,
     /// E.g. `mlp bs128`.
@@ -121,36 +124,44 @@ const WORKLOAD_ORDER: [&str; 7] = [
     workload_id::MNIST_CNN_TRAIN,
 ];
 
-/// Pairs each Rust figure with PyTorch's for the same workload, case and thread count.
-/// Rows follow the workload order, then cases in the order first measured, the Rust
-/// implementations (gradwork first), then threads.
+/// Pairs each Rust figure with PyTorch's for the same workload, case and thread count. With
+/// several rounds, each side's figure is the median of its rounds' figures, and the speed-up is
+/// the ratio of those medians. Rows follow the workload order, then cases in the order first
+/// measured, the Rust implementations (gradwork first), then threads.
 pub fn build_rows(measurements: &[Measurement]) -> Vec<Row> {
     let mut case_rank: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for m in measurements {
         let next = case_rank.len();
         case_rank.entry((&m.workload, &m.case)).or_insert(next);
     }
-    let find = |m: &Measurement, implementation: &str| {
-        measurements
+    // Every figure of one (implementation, workload, case, threads), in measurement order.
+    type Key<'a> = (&'a str, &'a str, &'a str, usize);
+
+    let mut figures: Vec<(Key, &Measurement, Vec<f64>)> = Vec::new();
+    for m in measurements {
+        let k: Key = (&m.implementation, &m.workload, &m.case, m.threads);
+        match figures.iter_mut().find(|(other, _, _)| *other == k) {
+            Some((_, _, values)) => values.push(m.value),
+            None => figures.push((k, m, vec![m.value])),
+        }
+    }
+    let median_of = |k: Key| {
+        figures
             .iter()
-            .find(|p| {
-                p.implementation == implementation
-                    && p.workload == m.workload
-                    && p.case == m.case
-                    && p.threads == m.threads
-            })
-            .map(|p| p.value)
+            .find(|(other, _, _)| *other == k)
+            .map(|(_, _, values)| rounds_median(values))
     };
-    let mut rows: Vec<Row> = measurements
+    let mut rows: Vec<Row> = figures
         .iter()
-        .filter(|m| m.implementation != PYTORCH)
-        .map(|m| {
-            let pytorch = find(m, PYTORCH);
+        .filter(|(_, m, _)| m.implementation != PYTORCH)
+        .map(|(_, m, values)| {
+            let value = rounds_median(values);
+            let pytorch = median_of((PYTORCH, &m.workload, &m.case, m.threads));
             let speedup = pytorch.map(|p| {
                 if m.higher_is_better {
-                    m.value / p
+                    value / p
                 } else {
-                    p / m.value
+                    p / value
                 }
             });
             Row {
@@ -160,7 +171,7 @@ pub fn build_rows(measurements: &[Measurement]) -> Vec<Row> {
                 threads: m.threads,
                 unit: m.unit.clone(),
                 higher_is_better: m.higher_is_better,
-                gradwork: Some(m.value),
+                gradwork: Some(value),
                 pytorch,
                 speedup,
             }
@@ -178,6 +189,19 @@ pub fn build_rows(measurements: &[Measurement]) -> Vec<Row> {
     };
     rows.sort_by_key(rank);
     rows
+}
+
+/// The median of one figure's values over the rounds (the mean of the middle two for an even
+/// count).
+fn rounds_median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[mid]
+    } else {
+        (v[mid - 1] + v[mid]) / 2.0
+    }
 }
 
 /// The name a row's workload is shown with.
