@@ -182,7 +182,13 @@ impl Recurrent {
             }
         }
         let zeros = Var::constant(Tensor::zeros(&[batch, hidden]));
-        let mut layer_input = input.clone();
+        // The input, one variable per step. Each step's input projection is its own product,
+        // so the backward pass hands every step its gradient directly: slicing one `[B, T, G*H]`
+        // projection per step instead padded each step's gradient back to the full projection,
+        // O(T^2) memory traffic per sequence.
+        let mut step_inputs = (0..steps)
+            .map(|t| input.try_select(1, t))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
         let (mut h_finals, mut c_finals) = (Vec::new(), Vec::new());
         for l in 0..num_layers {
             let p = &params[4 * l..4 * l + 4];
@@ -196,21 +202,19 @@ impl Recurrent {
                 ),
                 None => (zeros.clone(), zeros.clone()),
             };
-            // One product for all steps: [B, T, G*H], including b_ih.
-            let projected = layer_input.try_linear(&p[0], Some(&p[2]))?;
             let mut outputs = Vec::with_capacity(steps);
-            for t in 0..steps {
-                let x_t = projected.try_select(1, t)?;
+            for x in &step_inputs {
+                let x_t = x.try_linear(&p[0], Some(&p[2]))?;
                 let h_t = h.try_linear(&p[1], Some(&p[3]))?;
                 (h, c) = self.cell(&x_t, &h_t, &h, &c)?;
                 outputs.push(h.clone());
             }
-            layer_input = stack(&outputs, 1)?;
+            step_inputs = outputs;
             h_finals.push(h);
             c_finals.push(c);
         }
         Ok(RecurrentOutput {
-            output: layer_input,
+            output: stack(&step_inputs, 1)?,
             h_n: stack(&h_finals, 0)?,
             c_n: match self.kind {
                 CellKind::Lstm => Some(stack(&c_finals, 0)?),
