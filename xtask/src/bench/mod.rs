@@ -26,6 +26,7 @@
 //!     quick: true,
 //!     json: None,
 //!     timeout_s: 600,
+//!     rounds: 1,
 //! };
 //! let report = run(&args, &std::env::current_exe().unwrap())?;
 //! assert!(!report.rows.is_empty());
