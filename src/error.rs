@@ -32,5 +32,5 @@ pub enum Error {
     Io(#[from] std::io::Error),
 }
 
-/// `Result` with [`Error`].
+/// `Result` with [`Error`](enum@Error).
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -23,16 +23,16 @@ pub struct FetchArgs {
     #[arg(long)]
     pub list: bool,
     /// Try this source first: a directory or an http(s) base URL laid out as
-    /// <mirror>/<dataset folder>/<file>. Default: $GRADWORK_DATA_MIRROR.
+    /// `<mirror>/<dataset folder>/<file>`. Default: $GRADWORK_DATA_MIRROR.
     #[arg(long, value_name = "URL|DIR")]
     pub mirror: Option<String>,
     /// Use only the mirror; never contact the official URLs or fallbacks.
     #[arg(long)]
     pub offline: bool,
-    /// Cache directory for downloaded files. Default: $GRADWORK_DATA, else <workspace>/datasets/cache.
+    /// Cache directory for downloaded files. Default: $GRADWORK_DATA, else `<workspace>/datasets/cache`.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Registry file. Default: <workspace>/datasets/registry.toml.
+    /// Registry file. Default: `<workspace>/datasets/registry.toml`.
     #[arg(long, value_name = "FILE")]
     pub registry: Option<PathBuf>,
 }

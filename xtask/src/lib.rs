@@ -10,7 +10,7 @@
 //! - [`fetch`]: installs files into the cache (verify, try sources, rename into place).
 //! - [`hash`]: SHA-256 / MD5 digests and the check against the registry.
 //! - [`list`]: the `--list` table.
-//! - [`bench`]: `cargo xtask bench --vs pytorch`, the side-by-side benchmark, and its worker.
+//! - [`bench`](mod@bench): `cargo xtask bench --vs pytorch`, the side-by-side benchmark, and its worker.
 //! - [`cmd_fetch`]: the `fetch` subcommand's arguments and driver.
 //! - [`paths`]: workspace, cache and mirror locations and their environment variables.
 //! - [`error`]: the crate's error type.

@@ -161,7 +161,7 @@ pub struct BenchArgs {
     /// Shrink every workload to a smoke test (seconds; the figures mean nothing).
     #[arg(long)]
     pub quick: bool,
-    /// Where to write the JSON report (default: <workspace>/target/xtask-bench/bench.json).
+    /// Where to write the JSON report (default: `<workspace>/target/xtask-bench/bench.json`).
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
     /// Kill a worker that runs longer than this many seconds.
