@@ -166,7 +166,9 @@ fn route_plane_2x2(g: &PoolGeometry, x: &[Elem], y: &[Elem], dy: &[Elem], dx: &m
                 e[3] & !(e[0] | e[1] | e[2]),
             ];
             missing += 1 ^ (e[0] | e[1] | e[2] | e[3]);
-            // `d` or +0.0, by masking its bits.
+            // `0.0 + d` (what adding into a zeroed gradient gives: +0.0 for a -0.0 gradient)
+            // or +0.0, by masking its bits.
+            let d = 0.0 + d;
             let route = |h: u32| Elem::from_bits(d.to_bits() & h.wrapping_neg());
             (dt[0], dt[1], db[0], db[1]) =
                 (route(hit[0]), route(hit[1]), route(hit[2]), route(hit[3]));

@@ -694,7 +694,33 @@ proptest! {
         let y = x.max_pool2d(&opts);
         let bits = |t: &Tensor| t.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         prop_assert_eq!(bits(&y), bits(&y_indexed));
-        let g = random_tensor(y.shape(), seed ^ 5, false);
+        // Awkward gradients too: -0.0, infinities and NaNs must land exactly as with indices.
+        let g = if awkward {
+            Tensor::from_vec(awkward_values(y.numel(), seed ^ 5), y.shape())
+        } else {
+            random_tensor(y.shape(), seed ^ 5, false)
+        };
+        let by_indices = Tensor::max_pool2d_backward(&g, &indices, &shape);
+        let by_search = Tensor::try_max_pool2d_backward_from_output(&g, &x, &y, &opts).unwrap();
+        prop_assert_eq!(bits(&by_search), bits(&by_indices));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn plain_2x2_max_pool_backward_matches_the_indexed_kernel_bit_for_bit(
+        n in 1..=2usize, c in 1..=3usize, h in 2..=9usize, w in 2..=9usize, seed in any::<u64>(),
+    ) {
+        // MaxPool2d(2) has its own branch-free kernel; odd sizes leave a row and a column
+        // that no window covers, and awkward values (ties, NaNs, -0.0 gradients) test the rules.
+        let shape = [n, c, h, w];
+        let x = Tensor::from_vec(awkward_values(n * c * h * w, seed), &shape);
+        let opts = Pool2dOptions::new((2, 2));
+        let (y, indices) = x.max_pool2d_with_indices(&opts);
+        let g = Tensor::from_vec(awkward_values(y.numel(), seed ^ 9), y.shape());
+        let bits = |t: &Tensor| t.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         let by_indices = Tensor::max_pool2d_backward(&g, &indices, &shape);
         let by_search = Tensor::try_max_pool2d_backward_from_output(&g, &x, &y, &opts).unwrap();
         prop_assert_eq!(bits(&by_search), bits(&by_indices));
