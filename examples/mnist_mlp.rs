@@ -18,8 +18,6 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use std::time::Instant;
-
 use gradwork::data::ImageLayout;
 use gradwork::prelude::*;
 use gradwork::train::LrScheduler;
@@ -62,9 +60,10 @@ fn main() -> Result<()> {
     let mut trainer = Trainer::new(model, Box::new(adam), Loss::SparseCategoricalCrossEntropy)
         .with_metric(MetricKind::Accuracy);
 
-    let start = Instant::now();
-    let history = trainer.fit(
+    common::fit_and_report(
+        &mut trainer,
         &train,
+        &test,
         FitOptions {
             epochs,
             batch_size,
@@ -75,28 +74,6 @@ fn main() -> Result<()> {
             }))],
             ..FitOptions::default()
         },
-    )?;
-    let train_secs = start.elapsed().as_secs_f64();
-    for logs in &history.epochs {
-        println!(
-            "epoch {}  loss {:.4}  accuracy {:.4}",
-            logs.epoch,
-            logs.get("loss").unwrap_or(f64::NAN),
-            logs.get("accuracy").unwrap_or(f64::NAN)
-        );
-    }
-    common::report_throughput("training", train.len() * history.epochs.len(), start);
-
-    let eval_start = Instant::now();
-    let results = trainer.evaluate(&test, 1000)?;
-    println!(
-        "test loss {:.4}  test accuracy {:.4}  (evaluation {:.2} s, training {train_secs:.1} s)",
-        results.get("loss").copied().unwrap_or(f64::NAN),
-        results.get("accuracy").copied().unwrap_or(f64::NAN),
-        eval_start.elapsed().as_secs_f64()
-    );
-    if let Some(mib) = common::peak_memory_mib() {
-        println!("peak memory (VmHWM): {mib:.0} MiB");
-    }
-    Ok(())
+        1000,
+    )
 }

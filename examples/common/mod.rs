@@ -152,3 +152,41 @@ pub fn load_mnist(
     let train = parts.pop().expect("two parts");
     Ok((train, test))
 }
+
+/// Trains a classifier with `options`, prints each epoch's loss and accuracy, the training
+/// throughput, the test loss and accuracy (evaluated in batches of `eval_batch`) and the peak
+/// memory: the shared tail of the MNIST examples.
+pub fn fit_and_report(
+    trainer: &mut gradwork::train::Trainer<impl gradwork::nn::Module>,
+    train: &gradwork::train::Dataset,
+    test: &gradwork::train::Dataset,
+    options: gradwork::train::FitOptions,
+    eval_batch: usize,
+) -> gradwork::Result<()> {
+    let start = Instant::now();
+    let history = trainer.fit(train, options)?;
+    let train_secs = start.elapsed().as_secs_f64();
+    for logs in &history.epochs {
+        println!(
+            "epoch {}  loss {:.4}  accuracy {:.4}",
+            logs.epoch,
+            logs.get("loss").unwrap_or(f64::NAN),
+            logs.get("accuracy").unwrap_or(f64::NAN)
+        );
+    }
+    report_throughput("training", train.len() * history.epochs.len(), start);
+
+    let eval_start = Instant::now();
+    let results = trainer.evaluate(test, eval_batch)?;
+    println!(
+        "test loss {:.4}  test accuracy {:.4}  (evaluation {:.2} s, training {train_secs:.1} s)",
+        results.get("loss").copied().unwrap_or(f64::NAN),
+        results.get("accuracy").copied().unwrap_or(f64::NAN),
+        eval_start.elapsed().as_secs_f64()
+    );
+    match peak_memory_mib() {
+        Some(mib) => println!("peak memory (VmHWM): {mib:.0} MiB"),
+        None => println!("peak memory: unavailable (no /proc/self/status)"),
+    }
+    Ok(())
+}
