@@ -441,3 +441,34 @@ fn dropout_in_training_is_random_and_identity_in_eval() {
         .to_vec();
     assert_ne!(train, eval_a);
 }
+
+#[test]
+fn attention_weights_in_training_are_the_dropped_out_ones_applied_to_the_values() {
+    // One head, dropout 0.5: each returned weight is 0 (dropped) or twice the evaluation-mode
+    // weight (kept and rescaled), as PyTorch returns them; rows no longer sum to 1.
+    let mut rng = Rng::seed_from(5);
+    let mha = MultiHeadAttention::new(4, 1, &mut rng)
+        .unwrap()
+        .with_dropout(0.5)
+        .unwrap();
+    let x = Var::constant(uniform(&[2, 5, 4], &mut rng));
+    let (_, eval) = mha
+        .forward_attn(&mut Ctx::eval(), &x, &x, &x, None, None)
+        .unwrap();
+    let graph = gradwork_autodiff::Graph::new();
+    let mut cx = Ctx::train(&graph, Rng::seed_from(6));
+    let (_, train) = mha.forward_attn(&mut cx, &x, &x, &x, None, None).unwrap();
+    let (eval, train) = (eval.value().to_vec(), train.value().to_vec());
+    let dropped = train.iter().filter(|&&w| w == 0.0).count();
+    assert!(
+        dropped > 0 && dropped < train.len(),
+        "{dropped} of {} dropped",
+        train.len()
+    );
+    for (&e, &t) in eval.iter().zip(&train) {
+        assert!(
+            t == 0.0 || (t - 2.0 * e).abs() <= 1e-6 * (1.0 + e.abs()),
+            "{t} vs 2 x {e}"
+        );
+    }
+}

@@ -105,7 +105,8 @@ impl MultiHeadAttention {
     }
 
     /// Attention of `query [B, T, E]` over `key [B, S, E]` / `value [B, S, E]`. Returns the
-    /// output `[B, T, E]` and the attention weights averaged over heads `[B, T, S]`.
+    /// output `[B, T, E]` and the attention weights averaged over heads `[B, T, S]`: the weights
+    /// the values were averaged with, so in training they are after dropout (as PyTorch's).
     /// `key_padding_mask` is `[B, S]` with non-zero = **ignore this key**.
     pub fn forward_attn(
         &self,
@@ -182,8 +183,9 @@ impl MultiHeadAttention {
         if let Some(keep) = row_keep {
             probs = probs.try_mul(&Var::constant(keep))?;
         }
-        let weights = probs.try_mean(1, false)?;
+        // The weights PyTorch returns are the ones applied to the values: after dropout.
         let probs = dropout(&probs, self.dropout, cx)?;
+        let weights = probs.try_mean(1, false)?;
         let context = probs
             .try_matmul(&v)?
             .try_permute(&[0, 2, 1, 3])?
