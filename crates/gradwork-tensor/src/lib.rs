@@ -22,6 +22,7 @@
 //! operation and the shapes involved, and `op` panics with the same message at the caller's
 //! location. The determinism contract is in `docs/determinism.md`.
 
+mod avg_pool;
 mod binary;
 mod buffer;
 mod conv;
