@@ -72,3 +72,38 @@ pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
         rayon::scope(|_| f())
     }
 }
+
+/// [`install`], with the pool's other threads kept awake for as long as `f` runs: each waits for
+/// work by polling rayon's queues (`rayon::yield_now`) instead of sleeping, so a fork in `f`
+/// starts on another core at once instead of after an OS wake-up (OpenMP runtimes, PyTorch's
+/// included, spin the same way between parallel regions). The waiting threads use their cores
+/// fully while `f` runs; use it for a training loop that owns the machine. Results are the same
+/// bits as with [`install`]: only when work starts changes, never how it is split.
+///
+/// ```
+/// use gradwork_tensor::{par, Tensor};
+/// let a = Tensor::ones(&[256, 256]);
+/// let c = par::install_busy(|| a.matmul(&a));
+/// assert_eq!(c.get(&[0, 0]), 256.0);
+/// ```
+pub fn install_busy<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let done = AtomicBool::new(false);
+    let run = || {
+        rayon::scope(|scope| {
+            for _ in 1..rayon::current_num_threads() {
+                scope.spawn(|_| {
+                    while !done.load(Ordering::Acquire) {
+                        if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                            std::hint::spin_loop();
+                        }
+                    }
+                });
+            }
+            let result = f();
+            done.store(true, Ordering::Release);
+            result
+        })
+    };
+    run()
+}

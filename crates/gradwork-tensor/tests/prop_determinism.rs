@@ -314,3 +314,21 @@ proptest! {
         });
     }
 }
+
+#[test]
+fn install_busy_returns_the_same_bits_as_install_and_ends_its_waiting_threads() {
+    // Kept-awake threads only change when work starts: every pool gives the one-thread bits,
+    // nested calls work, and each call returns (its waiting threads stop with it).
+    let mut rng = Rng::seed_from(17);
+    let a = Tensor::rand_uniform(&[300, 200], -1.0, 1.0, &mut rng);
+    let b = Tensor::rand_uniform(&[200, 260], -1.0, 1.0, &mut rng);
+    let plain = gradwork_tensor::par::install(|| a.matmul(&b));
+    assert_same_bits_in_every_pool("install_busy", || {
+        let busy = gradwork_tensor::par::install_busy(|| a.matmul(&b).sum_axes(&[0], false));
+        let nested = gradwork_tensor::par::install_busy(|| {
+            gradwork_tensor::par::install_busy(|| a.matmul(&b))
+        });
+        assert_eq!(bits(&nested), bits(&plain));
+        vec![named("matmul then sum", &busy), named("nested", &nested)]
+    });
+}

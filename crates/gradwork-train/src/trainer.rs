@@ -164,10 +164,15 @@ impl<M: Module> Trainer<M> {
     }
 
     /// Trains for `options.epochs` epochs and returns the per-epoch history.
+    ///
+    /// While it runs, the thread pool's other threads wait for work awake (polling, not sleeping),
+    /// so each op's parallel kernels start at once: with `RAYON_NUM_THREADS` threads, that many
+    /// cores stay busy for the whole fit, as with OpenMP-based frameworks.
     pub fn fit(&mut self, train: &Dataset, options: FitOptions) -> Result<History> {
-        // On a thread of rayon's pool, so each op's parallel kernels fork and join inside it
-        // (see `gradwork_tensor::par::install`).
-        gradwork_tensor::par::install(|| self.fit_on_pool(train, options))
+        // On a thread of rayon's pool, so each op's parallel kernels fork and join inside it, with
+        // the pool's other threads kept awake between ops for the whole fit (an OS wake-up per
+        // fork cost 20% of a two-thread MLP step; see `gradwork_tensor::par::install_busy`).
+        gradwork_tensor::par::install_busy(|| self.fit_on_pool(train, options))
     }
 
     fn fit_on_pool(&mut self, train: &Dataset, mut options: FitOptions) -> Result<History> {

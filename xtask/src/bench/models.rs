@@ -104,9 +104,10 @@ pub(super) fn train_rate(
     threads: usize,
     budget: &Budget,
 ) -> Result<Measurement, BenchError> {
-    // The loop runs on a thread of the pool, as `gradwork::tensor::par::install` recommends
-    // (the Trainer does the same): every op's fork-join then stays inside the pool.
-    let (rates, losses, done, total_s) = gradwork::tensor::par::install(|| {
+    // The loop runs on a thread of the pool with the other threads kept awake, as the Trainer's
+    // `fit` does (`gradwork::tensor::par::install_busy`): every op's fork-join stays inside the
+    // pool and starts without an OS wake-up, as PyTorch's spinning OpenMP threads do.
+    let (rates, losses, done, total_s) = gradwork::tensor::par::install_busy(|| {
         let fail = |e: gradwork::Error| BenchError::gradwork(workload, e);
         let mut adam = Adam::new(AdamConfig::adam()).map_err(|e| fail(e.into()))?;
         let rng = Rng::seed_from(MODEL_SEED);
