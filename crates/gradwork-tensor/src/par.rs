@@ -100,9 +100,16 @@ pub fn install_busy<R: Send>(f: impl FnOnce() -> R + Send) -> R {
                     }
                 });
             }
-            let result = f();
-            done.store(true, Ordering::Release);
-            result
+            // Set on the way out even if `f` panics: the scope waits for the waiting threads,
+            // which would otherwise poll forever.
+            struct Release<'a>(&'a AtomicBool);
+            impl Drop for Release<'_> {
+                fn drop(&mut self) {
+                    self.0.store(true, Ordering::Release);
+                }
+            }
+            let _release = Release(&done);
+            f()
         })
     };
     run()

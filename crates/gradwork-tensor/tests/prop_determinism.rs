@@ -332,3 +332,18 @@ fn install_busy_returns_the_same_bits_as_install_and_ends_its_waiting_threads() 
         vec![named("matmul then sum", &busy), named("nested", &nested)]
     });
 }
+
+#[test]
+fn install_busy_passes_a_panic_on_instead_of_hanging() {
+    // The waiting threads must stop when the loop unwinds, or the scope would wait forever.
+    for (_, pool) in pools() {
+        let outcome = pool.install(|| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                gradwork_tensor::par::install_busy(|| -> usize {
+                    panic!("the training loop failed")
+                })
+            }))
+        });
+        assert!(outcome.is_err());
+    }
+}
