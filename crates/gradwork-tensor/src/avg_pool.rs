@@ -3,7 +3,7 @@
 //! pooling (`pool.rs`).
 
 use crate::error::{or_panic, Result, TensorError};
-use crate::pool::{for_each_plane, output_shape, plan, Pool2dOptions, PoolGeometry};
+use crate::pool::{for_each_plane, output_shape, plan, pool_planes, Pool2dOptions, PoolGeometry};
 use crate::tensor::{Elem, Tensor};
 
 impl Tensor {
@@ -20,22 +20,13 @@ impl Tensor {
     /// assert_eq!(x.avg_pool2d(&exclude).get(&[0, 0, 0, 0]), 1.0);
     /// ```
     pub fn try_avg_pool2d(&self, options: &Pool2dOptions) -> Result<Tensor> {
-        let g = plan("avg_pool2d", self.shape(), options)?;
-        let x = self.contiguous();
-        // `contiguous()` always returns a contiguous tensor, so `as_slice` is `Some`.
-        let x = x.as_slice().unwrap();
-        let (plane_in, plane_out) = (g.h * g.w, g.ho * g.wo);
-        let mut out = crate::buffer::zeroed(g.planes * plane_out);
-        let (rows, cols) = g.windows();
-        for_each_plane(&mut out, plane_out, |plane, y| {
-            let x = &x[plane * plane_in..(plane + 1) * plane_in];
+        pool_planes("avg_pool2d", self, options, |g, rows, cols, x, y| {
             match g.options.kernel {
-                (2, 2) => avg_plane::<2, 2>(&g, &rows, &cols, x, y),
-                (3, 3) => avg_plane::<3, 3>(&g, &rows, &cols, x, y),
-                _ => avg_plane::<0, 0>(&g, &rows, &cols, x, y),
+                (2, 2) => avg_plane::<2, 2>(g, rows, cols, x, y),
+                (3, 3) => avg_plane::<3, 3>(g, rows, cols, x, y),
+                _ => avg_plane::<0, 0>(g, rows, cols, x, y),
             }
-        });
-        Tensor::try_from_vec(out, &output_shape(self.shape(), &g))
+        })
     }
 
     /// 2-D average pooling (see [`Tensor::try_avg_pool2d`]).

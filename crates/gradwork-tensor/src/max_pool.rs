@@ -10,7 +10,7 @@
 //! with indices (most of it allocating and copying them), 1.8-2.2 ms without.
 
 use crate::error::{or_panic, Result, TensorError};
-use crate::pool::{for_each_plane, output_shape, plan, Pool2dOptions, PoolGeometry};
+use crate::pool::{for_each_plane, output_shape, plan, pool_planes, Pool2dOptions, PoolGeometry};
 use crate::tensor::{Elem, Tensor};
 
 /// The running maximum after `v`: NaN wins over everything, and a later NaN replaces an earlier
@@ -190,25 +190,16 @@ impl Tensor {
     /// assert_eq!(y.to_vec(), vec![5.0, 9.0]);
     /// ```
     pub fn try_max_pool2d(&self, options: &Pool2dOptions) -> Result<Tensor> {
-        let g = plan("max_pool2d", self.shape(), options)?;
-        let x = self.contiguous();
-        // `contiguous()` always returns a contiguous tensor, so `as_slice` is `Some`.
-        let x = x.as_slice().unwrap();
-        let (plane_in, plane_out) = (g.h * g.w, g.ho * g.wo);
-        let mut out = crate::buffer::scratch(g.planes * plane_out);
-        let (rows, cols) = g.windows();
-        for_each_plane(&mut out, plane_out, |plane, y| {
-            let x = &x[plane * plane_in..(plane + 1) * plane_in];
-            if is_plain_2x2(&g) {
-                return max_values_2x2(&g, x, y);
+        pool_planes("max_pool2d", self, options, |g, rows, cols, x, y| {
+            if is_plain_2x2(g) {
+                return max_values_2x2(g, x, y);
             }
             match g.options.kernel {
-                (2, 2) => max_values::<2, 2>(&g, &rows, &cols, x, y),
-                (3, 3) => max_values::<3, 3>(&g, &rows, &cols, x, y),
-                _ => max_values::<0, 0>(&g, &rows, &cols, x, y),
+                (2, 2) => max_values::<2, 2>(g, rows, cols, x, y),
+                (3, 3) => max_values::<3, 3>(g, rows, cols, x, y),
+                _ => max_values::<0, 0>(g, rows, cols, x, y),
             }
-        });
-        Tensor::try_from_vec(out, &output_shape(self.shape(), &g))
+        })
     }
 
     /// 2-D max pooling (see [`Tensor::try_max_pool2d`]).

@@ -89,28 +89,25 @@ pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
 pub fn install_busy<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     use std::sync::atomic::{AtomicBool, Ordering};
     let done = AtomicBool::new(false);
-    let run = || {
-        rayon::scope(|scope| {
-            for _ in 1..rayon::current_num_threads() {
-                scope.spawn(|_| {
-                    while !done.load(Ordering::Acquire) {
-                        if rayon::yield_now() != Some(rayon::Yield::Executed) {
-                            std::hint::spin_loop();
-                        }
+    rayon::scope(|scope| {
+        for _ in 1..rayon::current_num_threads() {
+            scope.spawn(|_| {
+                while !done.load(Ordering::Acquire) {
+                    if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                        std::hint::spin_loop();
                     }
-                });
-            }
-            // Set on the way out even if `f` panics: the scope waits for the waiting threads,
-            // which would otherwise poll forever.
-            struct Release<'a>(&'a AtomicBool);
-            impl Drop for Release<'_> {
-                fn drop(&mut self) {
-                    self.0.store(true, Ordering::Release);
                 }
+            });
+        }
+        // Set on the way out even if `f` panics: the scope waits for the waiting threads,
+        // which would otherwise poll forever.
+        struct Release<'a>(&'a AtomicBool);
+        impl Drop for Release<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Release);
             }
-            let _release = Release(&done);
-            f()
-        })
-    };
-    run()
+        }
+        let _release = Release(&done);
+        f()
+    })
 }

@@ -185,6 +185,34 @@ pub(crate) fn for_each_plane(
     }
 }
 
+/// Pools every `(n, c)` plane of `input` into a new `[N, C, Ho, Wo]` tensor:
+/// `pool(g, rows, cols, x, y)` gets one input plane `x` and must write every element of its
+/// output plane `y` (which starts with unspecified values). `op` names the operation in errors.
+pub(crate) fn pool_planes(
+    op: &'static str,
+    input: &Tensor,
+    options: &Pool2dOptions,
+    pool: impl Fn(&PoolGeometry, &[(usize, usize)], &[(usize, usize)], &[Elem], &mut [Elem]) + Sync,
+) -> Result<Tensor> {
+    let g = plan(op, input.shape(), options)?;
+    let x = input.contiguous();
+    // `contiguous()` always returns a contiguous tensor, so `as_slice` is `Some`.
+    let x = x.as_slice().unwrap();
+    let (plane_in, plane_out) = (g.h * g.w, g.ho * g.wo);
+    let mut out = crate::buffer::scratch(g.planes * plane_out);
+    let (rows, cols) = g.windows();
+    for_each_plane(&mut out, plane_out, |plane, y| {
+        pool(
+            &g,
+            &rows,
+            &cols,
+            &x[plane * plane_in..(plane + 1) * plane_in],
+            y,
+        )
+    });
+    Tensor::try_from_vec(out, &output_shape(input.shape(), &g))
+}
+
 /// The shape `[N, C, Ho, Wo]` of a pooled output.
 pub(crate) fn output_shape(input: &[usize], g: &PoolGeometry) -> [usize; 4] {
     [input[0], input[1], g.ho, g.wo]

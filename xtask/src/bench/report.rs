@@ -11,6 +11,7 @@ use super::error::BenchError;
 use super::protocol::{workload_id, Measurement, GRADWORK, MATRIXMULTIPLY, PYTORCH};
 use super::python::PytorchStatus;
 use super::system::Machine;
+use super::timing::median;
 
 /// One row of the table: a gradwork figure (or the direct-`sgemm` baseline) beside PyTorch's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -134,28 +135,26 @@ pub fn build_rows(measurements: &[Measurement]) -> Vec<Row> {
         let next = case_rank.len();
         case_rank.entry((&m.workload, &m.case)).or_insert(next);
     }
-    // Every figure of one (implementation, workload, case, threads), in measurement order.
+    // Every round's value of one (implementation, workload, case, threads).
     type Key<'a> = (&'a str, &'a str, &'a str, usize);
-
-    let mut figures: Vec<(Key, &Measurement, Vec<f64>)> = Vec::new();
-    for m in measurements {
-        let k: Key = (&m.implementation, &m.workload, &m.case, m.threads);
-        match figures.iter_mut().find(|(other, _, _)| *other == k) {
-            Some((_, _, values)) => values.push(m.value),
-            None => figures.push((k, m, vec![m.value])),
-        }
+    fn key(m: &Measurement) -> Key<'_> {
+        (&m.implementation, &m.workload, &m.case, m.threads)
     }
-    let median_of = |k: Key| {
-        figures
-            .iter()
-            .find(|(other, _, _)| *other == k)
-            .map(|(_, _, values)| rounds_median(values))
-    };
-    let mut rows: Vec<Row> = figures
+    let mut rounds: BTreeMap<Key, Vec<f64>> = BTreeMap::new();
+    let mut firsts: Vec<&Measurement> = Vec::new();
+    for m in measurements {
+        let values = rounds.entry(key(m)).or_default();
+        if values.is_empty() {
+            firsts.push(m);
+        }
+        values.push(m.value);
+    }
+    let median_of = |k: Key| rounds.get(&k).map(|values| median(values));
+    let mut rows: Vec<Row> = firsts
         .iter()
-        .filter(|(_, m, _)| m.implementation != PYTORCH)
-        .map(|(_, m, values)| {
-            let value = rounds_median(values);
+        .filter(|m| m.implementation != PYTORCH)
+        .map(|m| {
+            let value = median(&rounds[&key(m)]);
             let pytorch = median_of((PYTORCH, &m.workload, &m.case, m.threads));
             let speedup = pytorch.map(|p| {
                 if m.higher_is_better {
@@ -189,19 +188,6 @@ pub fn build_rows(measurements: &[Measurement]) -> Vec<Row> {
     };
     rows.sort_by_key(rank);
     rows
-}
-
-/// The median of one figure's values over the rounds (the mean of the middle two for an even
-/// count).
-fn rounds_median(values: &[f64]) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let mid = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[mid]
-    } else {
-        (v[mid - 1] + v[mid]) / 2.0
-    }
 }
 
 /// The name a row's workload is shown with.
