@@ -253,7 +253,7 @@ mod tests {
             let bytes: Vec<u8> = (0..8)
                 .map(|k| {
                     let r = (state >> (k * 8)) as u8;
-                    if r % 5 == 0 {
+                    if r.is_multiple_of(5) {
                         r
                     } else {
                         b'0' + r % 10

@@ -96,7 +96,7 @@ pub(crate) fn check_matrix(
             reason: "n_classes must be at least 1".to_string(),
         });
     }
-    if scores_len % n_classes != 0 {
+    if !scores_len.is_multiple_of(n_classes) {
         return Err(MetricsError::InvalidArgument {
             metric,
             reason: format!(

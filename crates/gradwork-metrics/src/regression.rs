@@ -15,7 +15,7 @@ fn check_regression<T: AsF64>(
     n_outputs: usize,
 ) -> Result<usize> {
     crate::input::check_pair(metric, y_true.len(), "y_pred", y_pred.len())?;
-    if n_outputs == 0 || y_true.len() % n_outputs != 0 {
+    if n_outputs == 0 || !y_true.len().is_multiple_of(n_outputs) {
         return Err(MetricsError::InvalidArgument {
             metric,
             reason: format!(

@@ -7,6 +7,9 @@
 //! columns are contiguous (a transposed `[n, k]` weight, the `Linear` case) or as scaled row
 //! additions when its rows are. Each output element's order of operations is fixed by the shapes
 //! alone, so results do not depend on the thread count.
+//!
+//! On x86-64 the dot products run in `gemv_x86`'s intrinsic kernels, which give this file's
+//! portable FMA kernel's bits while reading the input once for several outputs.
 
 use crate::simd::{run_fused, FusedKernel, MulAdd, Unfused};
 
@@ -15,7 +18,7 @@ pub(crate) const GEMV_MAX_ROWS: usize = 2;
 
 /// Independent partial sums per dot product: enough to keep two FMA pipes busy through their
 /// latency, and a whole number of 8-lane vectors.
-const LANES: usize = 32;
+pub(crate) const LANES: usize = 32;
 
 /// `out[j] = sum_p a[p] * b[off + p*rs + j*cs]` for contiguous `a` of length `k`; `None` when B's
 /// layout has neither contiguous rows nor contiguous columns (the caller falls back to sgemm).
@@ -41,6 +44,10 @@ pub(crate) fn row_times_matrix(
         return None;
     }
     if b_row_stride == 1 {
+        #[cfg(target_arch = "x86_64")]
+        if crate::gemv_x86::dots(a, &b[b_offset..], b_col_stride, out) {
+            return Some(());
+        }
         run_fused::<_, Unfused>(&mut Dots {
             a,
             b: &b[b_offset..],
@@ -166,6 +173,49 @@ mod tests {
                         (f64::from(*got) - want).abs() <= 1e-5 * (1.0 + want.abs()),
                         "k={k} n={n} rs={rs}: {got} vs {want}"
                     );
+                }
+            }
+        }
+    }
+
+    /// The vector-intrinsic kernels promise the portable FMA kernel's bits exactly: every tail
+    /// length (k mod 32), block remainders (n mod 4 and mod 3), strided columns, signed zeros.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn intrinsic_dot_kernels_give_the_portable_fma_kernels_bits() {
+        use super::Dots;
+        use crate::gemv_x86::{dots_with_avx2, dots_with_avx512};
+        use crate::simd::{has_fma, run_fused, Unfused};
+        if !has_fma() {
+            eprintln!("skipped: no FMA, so neither the portable FMA kernel nor the AVX2 one runs");
+            return;
+        }
+        let mut rng = crate::Rng::seed_from(7);
+        for k in (0..=70).chain([784, 799]) {
+            for n in 1..=9 {
+                let stride = k + n % 3;
+                let a: Vec<f32> = (0..k).map(|_| rng.next_normal() as f32).collect();
+                let mut b: Vec<f32> = (0..stride * n).map(|_| rng.next_normal() as f32).collect();
+                if k > 1 {
+                    // Products of signed zeros, whose sums the tail's padding must round alike.
+                    b[0] = -0.0;
+                    b[1] = 0.0;
+                }
+                let mut want = vec![0.0f32; n];
+                run_fused::<_, Unfused>(&mut Dots {
+                    a: &a,
+                    b: &b,
+                    col_stride: stride,
+                    out: &mut want,
+                });
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                let mut got = vec![f32::NAN; n];
+                if dots_with_avx512(&a, &b, stride, &mut got) {
+                    assert_eq!(bits(&got), bits(&want), "AVX-512, k={k} n={n}");
+                }
+                let mut got = vec![f32::NAN; n];
+                if dots_with_avx2(&a, &b, stride, &mut got) {
+                    assert_eq!(bits(&got), bits(&want), "AVX2, k={k} n={n}");
                 }
             }
         }

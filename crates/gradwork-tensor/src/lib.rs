@@ -30,6 +30,8 @@ mod conv_blocks;
 mod display;
 mod error;
 mod gemv;
+#[cfg(target_arch = "x86_64")]
+mod gemv_x86;
 mod im2col;
 mod index;
 #[cfg(feature = "nalgebra")]

@@ -445,8 +445,8 @@ fn conv_output_shape(input: &[usize], weight: &[usize], o: &Conv2dOptions) -> Op
         weight[3],
     ];
     if positive.contains(&0)
-        || input[1] % o.groups != 0
-        || weight[0] % o.groups != 0
+        || !input[1].is_multiple_of(o.groups)
+        || !weight[0].is_multiple_of(o.groups)
         || weight[1] * o.groups != input[1]
     {
         return None;

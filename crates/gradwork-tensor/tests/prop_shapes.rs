@@ -26,7 +26,7 @@ fn random_factorisation(n: usize, rank: usize, rng: &mut Rng) -> Vec<usize> {
     let mut rest = n;
     let mut p = 2;
     while rest > 1 {
-        while rest % p == 0 {
+        while rest.is_multiple_of(p) {
             shape[rng.below(rank as u64) as usize] *= p;
             rest /= p;
         }

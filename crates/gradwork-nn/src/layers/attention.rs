@@ -67,7 +67,7 @@ impl MultiHeadAttention {
     /// A layer with PyTorch's initialisation: Xavier-uniform `in_proj_weight`, zero biases, the
     /// default Linear init for `out_proj.weight`. `embed_dim` must divide by `num_heads`.
     pub fn new(embed_dim: usize, num_heads: usize, rng: &mut Rng) -> Result<Self> {
-        if embed_dim == 0 || num_heads == 0 || embed_dim % num_heads != 0 {
+        if embed_dim == 0 || num_heads == 0 || !embed_dim.is_multiple_of(num_heads) {
             return Err(NnError::InvalidConfig {
                 layer: "MultiHeadAttention",
                 reason: format!(
