@@ -1,5 +1,6 @@
 //! Shapes, strides and offsets: how a tensor's elements sit in its storage.
 
+use crate::dims::Dims;
 use crate::error::{Result, TensorError};
 
 /// An axis argument: `usize` counts from the front, negative signed integers count from the end
@@ -45,7 +46,12 @@ impl Axis for isize {
 
 /// Row-major (C order) strides for `shape`.
 pub fn contiguous_strides(shape: &[usize]) -> Vec<usize> {
-    let mut strides = vec![0; shape.len()];
+    contiguous_strides_dims(shape).to_vec()
+}
+
+/// [`contiguous_strides`] without a heap allocation for up to six axes.
+pub(crate) fn contiguous_strides_dims(shape: &[usize]) -> Dims {
+    let mut strides = Dims::zeros(shape.len());
     let mut acc = 1usize;
     for (stride, &dim) in strides.iter_mut().zip(shape).rev() {
         *stride = acc;
@@ -98,8 +104,8 @@ pub fn broadcast_shapes(op: &'static str, lhs: &[usize], rhs: &[usize]) -> Resul
 /// negative, so every view addresses storage between `offset` and `offset + span`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
-    shape: Vec<usize>,
-    strides: Vec<usize>,
+    shape: Dims,
+    strides: Dims,
     offset: usize,
 }
 
@@ -107,14 +113,19 @@ impl Layout {
     /// The row-major layout of `shape` starting at offset 0.
     pub fn contiguous(shape: &[usize]) -> Self {
         Layout {
-            strides: contiguous_strides(shape),
-            shape: shape.to_vec(),
+            strides: contiguous_strides_dims(shape),
+            shape: Dims::from(shape),
             offset: 0,
         }
     }
 
     /// A layout from its parts; the caller guarantees it stays inside the storage.
-    pub(crate) fn from_parts(shape: Vec<usize>, strides: Vec<usize>, offset: usize) -> Self {
+    pub(crate) fn from_parts(
+        shape: impl Into<Dims>,
+        strides: impl Into<Dims>,
+        offset: usize,
+    ) -> Self {
+        let (shape, strides) = (shape.into(), strides.into());
         debug_assert_eq!(shape.len(), strides.len());
         Layout {
             shape,
@@ -184,7 +195,7 @@ impl Layout {
     /// new leading axes and size-1 axes that grow get stride 0.
     pub(crate) fn broadcast_to(&self, target: &[usize]) -> Self {
         let lead = target.len() - self.shape.len();
-        let mut strides = vec![0; target.len()];
+        let mut strides = Dims::zeros(target.len());
         for i in 0..self.shape.len() {
             strides[lead + i] = if self.shape[i] == target[lead + i] {
                 self.strides[i]
@@ -193,7 +204,7 @@ impl Layout {
             };
         }
         Layout {
-            shape: target.to_vec(),
+            shape: Dims::from(target),
             strides,
             offset: self.offset,
         }
@@ -212,7 +223,7 @@ impl Layout {
         }
         let inner = self.shape[ndim - 1];
         let inner_stride = self.strides[ndim - 1];
-        let mut index = vec![0usize; ndim - 1];
+        let mut index = Dims::zeros(ndim - 1);
         let mut base = self.offset;
         loop {
             for k in 0..inner {
@@ -244,8 +255,8 @@ impl Layout {
             return;
         }
         // Merge axis i into i+1 when stepping i once equals stepping i+1 over its whole length.
-        let mut shape: Vec<usize> = Vec::with_capacity(self.shape.len());
-        let mut strides: Vec<usize> = Vec::with_capacity(self.shape.len());
+        let mut shape = Dims::with_capacity(self.shape.len());
+        let mut strides = Dims::with_capacity(self.shape.len());
         for (&dim, &stride) in self.shape.iter().zip(&self.strides) {
             if dim == 1 {
                 continue;
@@ -269,8 +280,8 @@ impl Layout {
         let ndim = merged.shape.len();
         let (inner, inner_stride) = (merged.shape[ndim - 1], merged.strides[ndim - 1]);
         let outer = Layout::from_parts(
-            merged.shape[..ndim - 1].to_vec(),
-            merged.strides[..ndim - 1].to_vec(),
+            &merged.shape[..ndim - 1],
+            &merged.strides[..ndim - 1],
             merged.offset,
         );
         outer.for_each_index(|base| f(base, inner, inner_stride));

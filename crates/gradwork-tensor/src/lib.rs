@@ -27,6 +27,7 @@ mod binary;
 mod buffer;
 mod conv;
 mod conv_blocks;
+mod dims;
 mod display;
 mod error;
 mod gemv;

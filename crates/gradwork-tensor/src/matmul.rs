@@ -8,6 +8,7 @@
 
 use rayon::prelude::*;
 
+use crate::dims::Dims;
 use crate::error::{or_panic, Result, TensorError};
 use crate::gemv::{row_times_matrix, GEMV_MAX_ROWS};
 use crate::layout::{broadcast_shapes, Layout};
@@ -240,11 +241,10 @@ impl Tensor {
         })?;
         let batch_count: usize = batch.iter().product();
         // Per-batch storage offsets, from the batch axes broadcast to the common batch shape.
-        let batch_offsets = |t: &Tensor, own: &[usize]| -> Vec<usize> {
+        let batch_offsets = |t: &Tensor, own: &[usize]| -> Dims {
             let nb = own.len();
             let layout =
-                Layout::from_parts(own.to_vec(), t.strides()[..nb].to_vec(), t.layout.offset())
-                    .broadcast_to(&batch);
+                Layout::from_parts(own, &t.strides()[..nb], t.layout.offset()).broadcast_to(&batch);
             (0..batch_count).map(|i| layout.index_of_flat(i)).collect()
         };
         let a_offsets = batch_offsets(&a, a_batch);
@@ -281,7 +281,7 @@ impl Tensor {
                     .for_each(|(i, c)| run(i, c));
             }
         }
-        let mut shape = batch;
+        let mut shape = Dims::from(batch);
         if self.ndim() > 1 {
             shape.push(m);
         }

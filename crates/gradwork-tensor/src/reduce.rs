@@ -65,7 +65,9 @@ impl SegmentedSum {
     fn push(&mut self, mut xs: &[Elem]) {
         // Single elements until the position is a multiple of 4, whole groups of 4 in the
         // vectorisable loop, single elements again for the rest.
-        while !xs.is_empty() && (!self.position.is_multiple_of(4) || self.position >= self.tail_start) {
+        while !xs.is_empty()
+            && (!self.position.is_multiple_of(4) || self.position >= self.tail_start)
+        {
             self.push_one(xs[0]);
             xs = &xs[1..];
         }

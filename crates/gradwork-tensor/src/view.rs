@@ -1,6 +1,7 @@
 //! Views: reshape, transpose/permute, broadcast, narrow, squeeze/unsqueeze. None of them copies
 //! data, except `reshape` of a non-contiguous tensor, which must.
 
+use crate::dims::Dims;
 use crate::error::{or_panic, Result, TensorError};
 use crate::layout::{broadcast_shapes, checked_numel, Axis, Layout};
 use crate::tensor::Tensor;
@@ -28,8 +29,8 @@ impl Tensor {
         Ok(Tensor::from_layout(
             source.storage,
             Layout::from_parts(
-                shape.to_vec(),
-                crate::layout::contiguous_strides(shape),
+                shape,
+                crate::layout::contiguous_strides_dims(shape),
                 source.layout.offset(),
             ),
         ))
@@ -144,7 +145,7 @@ impl Tensor {
                 ),
             ));
         }
-        let mut shape = self.shape().to_vec();
+        let mut shape = Dims::from(self.shape());
         shape[axis] = len;
         // An empty result addresses no element, so it keeps the offset: moving it could point
         // past the end of an empty buffer (e.g. narrowing axis 1 of a `[0, 3]` tensor).
@@ -155,7 +156,7 @@ impl Tensor {
         };
         Ok(Tensor::from_layout(
             self.storage.clone(),
-            Layout::from_parts(shape, self.strides().to_vec(), offset),
+            Layout::from_parts(shape, self.strides(), offset),
         ))
     }
 

@@ -26,6 +26,9 @@ pub mod streams {
 }
 
 /// Where validation data comes from.
+// Built once per `fit`, so the inline size of `Data` (two tensors) costs nothing worth a box
+// that every caller would have to write.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Default)]
 pub enum Validation {
     /// No validation.

@@ -54,44 +54,49 @@ impl Var {
     /// `[..., in]`, `weight` is `[out, in]` (PyTorch's layout), `bias` is `[out]`. Leading axes
     /// of `x` are batch axes.
     pub fn try_linear(&self, weight: &Var, bias: Option<&Var>) -> Result<Var> {
-        let x_shape = self.shape().to_vec();
-        let w_shape = weight.shape().to_vec();
+        // Shapes are borrowed and copied only into the backward closure: a single-sample
+        // forward pass is short enough that each allocation shows in its latency.
+        let (x_shape, w_shape) = (self.shape(), weight.shape());
         if x_shape.is_empty() || w_shape.len() != 2 || x_shape[x_shape.len() - 1] != w_shape[1] {
             return Err(AutodiffError::Tensor(
                 gradwork_tensor::TensorError::shape_mismatch_because(
                     "linear",
-                    &x_shape,
-                    &w_shape,
+                    x_shape,
+                    w_shape,
                     "expected x [..., in] and weight [out, in]",
                 ),
             ));
         }
         let (fan_in, fan_out) = (w_shape[1], w_shape[0]);
         let rows = x_shape[..x_shape.len() - 1].iter().product::<usize>();
-        let x2 = self.value().try_reshape(&[rows, fan_in])?;
+        let x2 = if x_shape.len() == 2 {
+            self.value().clone()
+        } else {
+            self.value().try_reshape(&[rows, fan_in])?
+        };
         let mut out = x2.try_matmul(&weight.value().t())?;
         if let Some(bias) = bias {
             if bias.shape() != [fan_out] {
                 return Err(AutodiffError::Tensor(
                     gradwork_tensor::TensorError::shape_mismatch_because(
                         "linear",
-                        &w_shape,
+                        w_shape,
                         bias.shape(),
                         format!("bias must have shape [{fan_out}]"),
                     ),
                 ));
             }
-            out = add_bias_rows(out, bias.value());
+            add_bias_rows(&mut out, bias.value());
         }
-        let mut out_shape = x_shape.clone();
-        *out_shape.last_mut().expect("non-empty") = fan_out;
-        let value = out.try_reshape(&out_shape)?;
-        let w = weight.value().clone();
-        let mut inputs: Vec<&Var> = vec![self, weight];
-        if let Some(bias) = bias {
-            inputs.push(bias);
-        }
-        Var::from_op("linear", &inputs, value, move || {
+        let value = if x_shape.len() == 2 {
+            out
+        } else {
+            let mut out_shape = x_shape.to_vec();
+            *out_shape.last_mut().expect("non-empty") = fan_out;
+            out.try_reshape(&out_shape)?
+        };
+        let make_backward = || {
+            let (x_shape, w) = (x_shape.to_vec(), weight.value().clone());
             move |g: &Tensor, needs: &[bool]| {
                 let g2 = g.try_reshape(&[rows, fan_out])?;
                 let gx = if needs[0] {
@@ -114,7 +119,11 @@ impl Var {
                 }
                 Ok(grads)
             }
-        })
+        };
+        match bias {
+            Some(bias) => Var::from_op("linear", &[self, weight, bias], value, make_backward),
+            None => Var::from_op("linear", &[self, weight], value, make_backward),
+        }
     }
 
     /// The fused dense-layer op (see [`Var::try_linear`]).
@@ -124,16 +133,22 @@ impl Var {
     }
 }
 
-/// Adds `bias [n]` to every row of the contiguous `[rows, n]` matrix in place.
-fn add_bias_rows(mut out: Tensor, bias: &Tensor) -> Tensor {
-    let bias = bias.to_vec();
+/// Adds `bias [n]` to every row of the contiguous `[rows, n]` matrix `out` in place.
+fn add_bias_rows(out: &mut Tensor, bias: &Tensor) {
+    let copied;
+    let bias = match bias.as_slice() {
+        Some(slice) => slice,
+        None => {
+            copied = bias.to_vec();
+            &copied
+        }
+    };
     let n = bias.len();
     if n > 0 {
         for row in out.data_mut().chunks_mut(n) {
-            for (o, b) in row.iter_mut().zip(&bias) {
+            for (o, b) in row.iter_mut().zip(bias) {
                 *o += b;
             }
         }
     }
-    out
 }

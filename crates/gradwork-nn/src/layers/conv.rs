@@ -124,7 +124,10 @@ impl Conv2dConfig {
                 self.kernel
             )));
         }
-        if groups == 0 || !self.in_channels.is_multiple_of(groups) || !self.out_channels.is_multiple_of(groups) {
+        if groups == 0
+            || !self.in_channels.is_multiple_of(groups)
+            || !self.out_channels.is_multiple_of(groups)
+        {
             return Err(invalid(format!(
                 "groups ({groups}) must divide in_channels ({}) and out_channels ({})",
                 self.in_channels, self.out_channels
