@@ -72,5 +72,8 @@ fn a_single_sample_mlp_forward_pass_allocates_little_beyond_its_outputs() {
     assert_eq!(first.to_vec(), second.to_vec());
     // Five op outputs (three products, two ReLUs), each a data buffer and a shared header: 10.
     // The rest is the forward pass's bookkeeping; it was 125 before shapes were stored inline.
-    assert!(made <= 20, "a single-sample forward pass made {made} allocations");
+    assert!(
+        made <= 20,
+        "a single-sample forward pass made {made} allocations"
+    );
 }

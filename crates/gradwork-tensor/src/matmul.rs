@@ -34,12 +34,42 @@ struct MatrixView<'a> {
 /// `c = a @ b` for the `rows` rows of `c` starting at row `first_row` of `a`; `c` is contiguous
 /// with `n` columns.
 fn gemm_rows(a: MatrixView, b: MatrixView, c: &mut [Elem], first_row: usize, k: usize, n: usize) {
-    let rows = c.len() / n;
+    let rows = c.len() / n.max(1);
+    if rows == 0 || n == 0 {
+        return;
+    }
+    #[allow(unsafe_code)]
+    // SAFETY: `c` is a unique borrow of exactly `rows * n` elements, each written once at
+    // `i * n + j`.
+    unsafe {
+        gemm_into(a, b, c.as_mut_ptr(), n, first_row, rows, k, n)
+    };
+}
+
+/// `c[i * c_row_stride + j] = (a @ b)[first_row + i, j]` for `i < rows`, `j < n`.
+///
+/// # Safety
+/// Those `rows * n` elements of `c` are valid for writes and no other thread touches them
+/// during the call (neighbouring elements, e.g. another piece's columns, may be in use).
+#[allow(unsafe_code, clippy::too_many_arguments)]
+unsafe fn gemm_into(
+    a: MatrixView,
+    b: MatrixView,
+    c: *mut Elem,
+    c_row_stride: usize,
+    first_row: usize,
+    rows: usize,
+    k: usize,
+    n: usize,
+) {
     if rows == 0 || n == 0 {
         return;
     }
     if k == 0 {
-        c.fill(0.0);
+        for i in 0..rows {
+            // SAFETY: row i's n elements are the caller's to write.
+            unsafe { std::slice::from_raw_parts_mut(c.add(i * c_row_stride), n) }.fill(0.0);
+        }
         return;
     }
     let a_start = a.offset + first_row * a.row_stride;
@@ -51,11 +81,10 @@ fn gemm_rows(a: MatrixView, b: MatrixView, c: &mut [Elem], first_row: usize, k: 
         a_last < a.data.len() && b_last < b.data.len(),
         "matmul: operand view out of bounds"
     );
-    #[allow(unsafe_code)]
     // SAFETY: the asserts above show every element sgemm reads, `a_start + i*rsa + p*csa` for
     // i < rows, p < k, and `b.offset + p*rsb + j*csb` for p < k, j < n, lies inside its slice;
-    // `c` holds exactly rows*n elements written at `i*n + j`; the slices do not alias because `c`
-    // is a unique borrow.
+    // sgemm writes exactly the `rows * n` elements of `c` the caller vouches for, and reads no
+    // element of `c` because beta is 0.
     unsafe {
         matrixmultiply::sgemm(
             rows,
@@ -69,10 +98,29 @@ fn gemm_rows(a: MatrixView, b: MatrixView, c: &mut [Elem], first_row: usize, k: 
             b.row_stride as isize,
             b.col_stride as isize,
             0.0,
-            c.as_mut_ptr(),
-            n as isize,
+            c,
+            c_row_stride as isize,
             1,
         );
+    }
+}
+
+/// The output of a product whose column pieces are computed on several threads at once.
+#[derive(Clone, Copy)]
+struct SharedOutput(*mut Elem);
+
+// SAFETY: each piece writes only its own columns (see `gemm_column_pieces`), so sharing the
+// pointer between threads never lets two of them write the same element.
+#[allow(unsafe_code)]
+unsafe impl Send for SharedOutput {}
+#[allow(unsafe_code)]
+unsafe impl Sync for SharedOutput {}
+
+impl SharedOutput {
+    /// The element `offset` places in. A method, so that closures capture the whole (`Sync`)
+    /// wrapper rather than its raw-pointer field.
+    fn at(self, offset: usize) -> *mut Elem {
+        self.0.wrapping_add(offset)
     }
 }
 
@@ -154,7 +202,7 @@ fn gemm(
 }
 
 /// `c = a @ b` with the columns cut into `pieces` blocks (multiples of [`MATMUL_COLUMN_ALIGN`])
-/// computed in parallel into their own buffers, then copied into place. As with rows, sgemm runs
+/// computed in parallel, each written straight into its columns of `c`. As with rows, sgemm runs
 /// the same micro-kernel over the same K order for every tile, so the cut never changes a bit.
 fn gemm_column_pieces(
     a: MatrixView,
@@ -165,26 +213,26 @@ fn gemm_column_pieces(
     n: usize,
     pieces: usize,
 ) {
+    assert_eq!(c.len(), m * n, "matmul: output buffer size");
     let cols_per_piece = n.div_ceil(pieces).next_multiple_of(MATMUL_COLUMN_ALIGN);
-    let parts: Vec<(usize, usize, Vec<Elem>)> = (0..n.div_ceil(cols_per_piece))
+    let out = SharedOutput(c.as_mut_ptr());
+    (0..n.div_ceil(cols_per_piece))
         .into_par_iter()
-        .map(|i| {
+        .for_each(|i| {
             let first = i * cols_per_piece;
             let width = cols_per_piece.min(n - first);
-            let mut part = crate::buffer::scratch(m * width);
             let b_piece = MatrixView {
                 offset: b.offset + first * b.col_stride,
                 ..b
             };
-            gemm_rows(a, b_piece, &mut part, 0, k, width);
-            (first, width, part)
-        })
-        .collect();
-    for (first, width, part) in parts {
-        for (c_row, part_row) in c.chunks_mut(n).zip(part.chunks(width)) {
-            c_row[first..first + width].copy_from_slice(part_row);
-        }
-    }
+            #[allow(unsafe_code)]
+            // SAFETY: piece i writes columns first..first + width of every row of `c`, which
+            // holds m * n elements (asserted above) and is borrowed uniquely for this call; the
+            // pieces' column ranges are disjoint.
+            unsafe {
+                gemm_into(a, b_piece, out.at(first), n, 0, m, k, width)
+            };
+        });
 }
 
 impl Tensor {
