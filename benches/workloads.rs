@@ -52,7 +52,7 @@ fn step(model: &mut Sequential, adam: &mut Adam, x: &Tensor, y: &[usize], rng: &
     let logits = model.forward(&mut cx, &Var::constant(x.clone())).unwrap();
     let loss = cross_entropy_with_logits(&logits, y, Reduction::Mean);
     let grads = graph.backward(&loss).unwrap();
-    adam.step(model, &cx.param_grads(&grads)).unwrap();
+    adam.step(model, &cx.into_param_grads(&grads)).unwrap();
     loss.value().item()
 }
 

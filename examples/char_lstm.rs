@@ -186,7 +186,7 @@ fn main() -> Result<()> {
         let logits = model.forward(&mut cx, &Var::constant(x))?;
         let loss = Loss::SparseCategoricalCrossEntropy.compute(&logits, &y)?;
         let grads = graph.backward(&loss)?;
-        let mut param_grads = cx.param_grads(&grads);
+        let mut param_grads = cx.into_param_grads(&grads);
         clip_grad_norm(&mut param_grads, 5.0)?;
         optimizer.step(&mut model, &param_grads)?;
         running += loss.value().item() as f64;

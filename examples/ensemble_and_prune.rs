@@ -92,7 +92,8 @@ fn finetune(
                 .forward(&mut cx, &Var::constant(batch.features.clone()))?;
             let loss = m.loss.compute(&output, &batch.targets)?;
             let grads = graph.backward(&loss)?;
-            m.optimizer.step(&mut m.model, &cx.param_grads(&grads))?;
+            m.optimizer
+                .step(&mut m.model, &cx.into_param_grads(&grads))?;
             apply_masks(&mut m.model, masks)?;
         }
     }

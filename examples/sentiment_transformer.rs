@@ -178,7 +178,7 @@ fn main() -> Result<()> {
             let logits = model.forward(&mut cx, &x)?;
             let loss = Loss::SparseCategoricalCrossEntropy.compute(&logits, &y)?;
             let grads = graph.backward(&loss)?;
-            optimizer.step(&mut model, &cx.param_grads(&grads))?;
+            optimizer.step(&mut model, &cx.into_param_grads(&grads))?;
             loss_sum += loss.value().item() as f64;
             batches += 1;
             step += 1;

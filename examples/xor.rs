@@ -41,7 +41,7 @@ fn manual_loop() -> Result<()> {
         let logits = model.forward(&mut cx, &input)?;
         let loss = Loss::BinaryCrossEntropyWithLogits.compute(&logits, &targets)?;
         let grads = graph.backward(&loss)?;
-        optimizer.step(&mut model, &cx.param_grads(&grads))?;
+        optimizer.step(&mut model, &cx.into_param_grads(&grads))?;
         if step == 1 || step % 100 == 0 {
             println!("step {step:>3}  loss {:.4}", loss.value().item());
         }

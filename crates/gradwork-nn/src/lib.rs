@@ -22,7 +22,7 @@
 //! let mut cx = Ctx::train(&graph, rng.fork(1));
 //! let x = Var::constant(Tensor::ones(&[8, 2]));
 //! let loss = model.forward(&mut cx, &x).unwrap().square().mean_all();
-//! let grads = cx.param_grads(&graph.backward(&loss).unwrap());
+//! let grads = cx.into_param_grads(&graph.backward(&loss).unwrap());
 //! assert_eq!(grads.len(), 4); // two weights, two biases
 //! ```
 

@@ -39,7 +39,7 @@
 //!     let out = model.forward(&mut cx, &x).unwrap();
 //!     let loss = out.sub(&y).square().mean_all();
 //!     losses.push(loss.value().item());
-//!     let mut grads = cx.param_grads(&graph.backward(&loss).unwrap());
+//!     let mut grads = cx.into_param_grads(&graph.backward(&loss).unwrap());
 //!     clip_grad_norm(&mut grads, 5.0).unwrap();
 //!     sched.apply(&mut opt);
 //!     opt.step(&mut model, &grads).unwrap();

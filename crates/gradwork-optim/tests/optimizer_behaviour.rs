@@ -215,3 +215,44 @@ fn optimizers_work_through_dyn_and_set_learning_rate() {
         .expect("step");
     assert_eq!(model.0.value().to_vec(), vec![0.5]);
 }
+
+/// With the context consumed by `into_param_grads`, a step updates each parameter's buffer in
+/// place; with the context still alive its leaves share that buffer, so the step must copy
+/// first (copy-on-write) and the leaves keep the old values. Both give the same new values.
+#[test]
+fn a_step_after_into_param_grads_updates_parameters_in_place() {
+    use gradwork_autodiff::Graph;
+    use gradwork_nn::{layers::Linear, Ctx};
+    use gradwork_tensor::Rng;
+
+    let step = |consume: bool| {
+        let mut layer = Linear::new(4, 3, &mut Rng::seed_from(1));
+        let mut adam = Adam::new(AdamConfig::adam()).expect("config");
+        let graph = Graph::new();
+        let mut cx = Ctx::train(&graph, Rng::seed_from(2));
+        let x = cx.input(Tensor::ones(&[2, 4]));
+        let loss = layer.forward(&mut cx, &x).expect("forward").sum_all();
+        let grads = graph.backward(&loss).expect("backward");
+        let before = layer.weight.value().storage().as_ptr();
+        let (param_grads, kept) = if consume {
+            (cx.into_param_grads(&grads), None)
+        } else {
+            (cx.param_grads(&grads), Some(cx))
+        };
+        adam.step(&mut layer, &param_grads).expect("step");
+        let in_place = layer.weight.value().storage().as_ptr() == before;
+        drop(kept);
+        (in_place, layer.weight.value().to_vec())
+    };
+    let (in_place, consumed) = step(true);
+    assert!(
+        in_place,
+        "the weight was copied although nothing else shared it"
+    );
+    let (in_place, kept) = step(false);
+    assert!(
+        !in_place,
+        "a weight shared with a live leaf must be copied, not overwritten"
+    );
+    assert_eq!(consumed, kept);
+}

@@ -299,7 +299,7 @@ impl<M: Module> Trainer<M> {
             });
         }
         let grads = graph.backward(&loss)?;
-        let param_grads = cx.param_grads(&grads);
+        let param_grads = cx.into_param_grads(&grads);
         if param_grads.iter().any(|(_, g)| !g.all_finite()) {
             return Err(TrainError::NonFinite {
                 epoch,

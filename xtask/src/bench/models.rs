@@ -66,7 +66,7 @@ pub fn train_step(
     let logits = model.forward(&mut cx, &Var::constant(inputs.clone()))?;
     let loss = cross_entropy_with_logits(&logits, labels, Reduction::Mean);
     let grads = graph.backward(&loss)?;
-    optimizer.step(model, &cx.param_grads(&grads))?;
+    optimizer.step(model, &cx.into_param_grads(&grads))?;
     Ok(loss.value().item())
 }
 

@@ -293,7 +293,7 @@ fn finetune(
                 .map_err(ExperimentError::train)?;
             let grads = graph.backward(&loss).map_err(ExperimentError::train)?;
             m.optimizer
-                .step(&mut m.model, &cx.param_grads(&grads))
+                .step(&mut m.model, &cx.into_param_grads(&grads))
                 .map_err(ExperimentError::train)?;
             apply_masks(&mut m.model, masks).map_err(ExperimentError::train)?;
             step += 1;

@@ -131,7 +131,7 @@ pub fn run(
                 .compute(&logits, &Targets::Classes(yb))
                 .map_err(ExperimentError::train)?;
             let grads = graph.backward(&loss).map_err(ExperimentError::train)?;
-            let mut param_grads = cx.param_grads(&grads);
+            let mut param_grads = cx.into_param_grads(&grads);
             if let Some(c) = lm.clip_grad_norm {
                 clip_grad_norm(&mut param_grads, c as f32).map_err(ExperimentError::train)?;
             }
