@@ -77,5 +77,26 @@ fn matmul(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, matmul);
+/// The matrix-vector path: one sample through the MLP's layers, `x [1, k] @ W^T` with `W` stored
+/// `[n, k]` as `Linear` stores it, so the kernel reads the weights in place. Throughput is the
+/// weights' bytes, so criterion's "B/s" is the bandwidth the kernel streams them at.
+fn matrix_vector(c: &mut Criterion) {
+    let mut group = c.benchmark_group("matrix_vector");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1));
+    let mut rng = Rng::seed_from(1);
+    for (k, n) in [(784, 256), (256, 128), (128, 10)] {
+        let weight = Tensor::rand_uniform(&[n, k], -1.0, 1.0, &mut rng);
+        let x = Tensor::rand_uniform(&[1, k], 0.0, 1.0, &mut rng);
+        group.throughput(Throughput::Bytes((4 * k * n) as u64));
+        group.bench_function(BenchmarkId::new("x_wt", format!("1x{k}x{n}")), |bench| {
+            bench.iter(|| black_box(black_box(&x).matmul(&black_box(&weight).t())))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, matmul, matrix_vector);
 criterion_main!(benches);
