@@ -75,17 +75,38 @@ pub(crate) fn dots_with_avx2(a: &[f32], b: &[f32], col_stride: usize, out: &mut 
 /// The CPU has AVX-512F, and `(out.len() - 1) * col_stride + a.len() <= b.len()`.
 #[target_feature(enable = "avx512f")]
 unsafe fn dots_avx512(a: &[f32], b: &[f32], col_stride: usize, out: &mut [f32]) {
+    // SAFETY (both closures): `for_column_blocks` passes the start of columns it has checked are
+    // in bounds, and the closures run with this function's AVX-512F.
+    for_column_blocks(
+        b,
+        col_stride,
+        out,
+        |first| unsafe { columns_avx512::<4>(a, first, col_stride) },
+        |first| unsafe { columns_avx512::<1>(a, first, col_stride) },
+    );
+}
+
+/// Writes `out[j]`, the dot product with column `j` (starting at `b[j * col_stride]`), by blocks
+/// of `C` columns from `block`, then the remaining columns one by one from `single`.
+///
+/// # Panics
+/// When a column's start lies outside `b` (the callers check more: the whole column).
+#[inline(always)]
+fn for_column_blocks<const C: usize>(
+    b: &[f32],
+    col_stride: usize,
+    out: &mut [f32],
+    mut block: impl FnMut(*const f32) -> [f32; C],
+    mut single: impl FnMut(*const f32) -> [f32; 1],
+) {
+    let start = |j: usize| b[j * col_stride..].as_ptr();
     let mut j = 0;
-    while j + 4 <= out.len() {
-        // SAFETY: columns j..j+4 are in bounds (the caller's contract).
-        let sums = unsafe { columns_avx512::<4>(a, b.as_ptr().add(j * col_stride), col_stride) };
-        out[j..j + 4].copy_from_slice(&sums);
-        j += 4;
+    while j + C <= out.len() {
+        out[j..j + C].copy_from_slice(&block(start(j)));
+        j += C;
     }
     while j < out.len() {
-        // SAFETY: column j is in bounds.
-        let [sum] = unsafe { columns_avx512::<1>(a, b.as_ptr().add(j * col_stride), col_stride) };
-        out[j] = sum;
+        out[j] = single(start(j))[0];
         j += 1;
     }
 }
@@ -159,19 +180,14 @@ fn fold8(v: __m256) -> f32 {
 /// The CPU has AVX2 and FMA, and `(out.len() - 1) * col_stride + a.len() <= b.len()`.
 #[target_feature(enable = "avx2,fma")]
 unsafe fn dots_avx2(a: &[f32], b: &[f32], col_stride: usize, out: &mut [f32]) {
-    let mut j = 0;
-    while j + 3 <= out.len() {
-        // SAFETY: columns j..j+3 are in bounds (the caller's contract).
-        let sums = unsafe { columns_avx2::<3>(a, b.as_ptr().add(j * col_stride), col_stride) };
-        out[j..j + 3].copy_from_slice(&sums);
-        j += 3;
-    }
-    while j < out.len() {
-        // SAFETY: column j is in bounds.
-        let [sum] = unsafe { columns_avx2::<1>(a, b.as_ptr().add(j * col_stride), col_stride) };
-        out[j] = sum;
-        j += 1;
-    }
+    // SAFETY (both closures): as in `dots_avx512`, with this function's AVX2 and FMA.
+    for_column_blocks(
+        b,
+        col_stride,
+        out,
+        |first| unsafe { columns_avx2::<3>(a, first, col_stride) },
+        |first| unsafe { columns_avx2::<1>(a, first, col_stride) },
+    );
 }
 
 /// As [`columns_avx512`], with four 8-lane vectors per output.
