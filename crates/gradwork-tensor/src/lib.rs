@@ -50,6 +50,7 @@ pub mod special;
 mod tensor;
 mod unary;
 mod view;
+pub mod vmath;
 
 pub use buffer::{buffer_pool_bytes, clear_buffer_pool, MAX_POOLED_BYTES, MIN_POOLED_LEN};
 pub use conv::{Conv2dOptions, CONV_BATCH_BLOCK};
