@@ -7,6 +7,14 @@
 //!
 //! Accuracy (tested against f64 over the whole range, including subnormal results): `exp` within
 //! 2 ulp, `sigmoid` and `tanh` within 3 ulp. NaN propagates; infinities give the limits.
+//!
+//! ```
+//! use gradwork_tensor::simd::Fused;
+//! use gradwork_tensor::vmath::{exp, tanh};
+//! assert!((tanh::<Fused>(0.5) - 0.5f32.tanh()).abs() <= 1e-7);
+//! assert_eq!(exp::<Fused>(0.0), 1.0);
+//! assert_eq!(tanh::<Fused>(f32::INFINITY), 1.0);
+//! ```
 
 use crate::simd::MulAdd;
 
