@@ -62,31 +62,53 @@ impl SegmentedSum {
         self.position += 1;
     }
 
-    fn push(&mut self, mut xs: &[Elem]) {
-        // Single elements until the position is a multiple of 4, whole groups of 4 in the
-        // vectorisable loop, single elements again for the rest.
-        while !xs.is_empty()
-            && (!self.position.is_multiple_of(4) || self.position >= self.tail_start)
-        {
-            self.push_one(xs[0]);
-            xs = &xs[1..];
-        }
-        let groups = (xs.len() / 4).min((self.tail_start - self.position.min(self.tail_start)) / 4);
-        let (body, rest) = xs.split_at(groups * 4);
-        for c in body.chunks_exact(4) {
-            self.acc[0] += c[0] as f64;
-            self.acc[1] += c[1] as f64;
-            self.acc[2] += c[2] as f64;
-            self.acc[3] += c[3] as f64;
-        }
-        self.position += body.len();
-        for &x in rest {
-            self.push_one(x);
-        }
-    }
-
     fn finish(&self) -> f64 {
         (self.acc[0] + self.acc[1]) + (self.acc[2] + self.acc[3]) + self.tail
+    }
+
+    /// Adds one segment to each of `W` rows of equal length, all at the same position, in
+    /// lockstep: single elements until the position is a multiple of 4, whole groups of 4 in the
+    /// vectorisable loop, single elements again for the rest (and for the tail). One row's
+    /// additions form a chain that waits on the adder's latency (four lanes, then the next four);
+    /// the rows' chains are independent, so interleaving them overlaps those waits (a conv bias
+    /// gradient: 2x faster). Each row's arithmetic is the same whatever `W` is.
+    fn push_lockstep<const W: usize>(sums: &mut [SegmentedSum; W], xs: [&[Elem]; W]) {
+        let len = xs[0].len();
+        assert!(
+            xs.iter().all(|x| x.len() == len),
+            "lockstep segments differ in length"
+        );
+        let tail_start = sums[0].tail_start;
+        let mut i = 0;
+        while i < len && (!(sums[0].position).is_multiple_of(4) || sums[0].position >= tail_start) {
+            for (sum, x) in sums.iter_mut().zip(&xs) {
+                sum.push_one(x[i]);
+            }
+            i += 1;
+        }
+        let position = sums[0].position;
+        let groups = ((len - i) / 4).min((tail_start - position.min(tail_start)) / 4);
+        // Local copies, so the accumulators stay in registers through the loop.
+        let mut acc: [[f64; 4]; W] = std::array::from_fn(|w| sums[w].acc);
+        for g in 0..groups {
+            let at = i + 4 * g;
+            for (acc, x) in acc.iter_mut().zip(&xs) {
+                let c = &x[at..at + 4];
+                acc[0] += c[0] as f64;
+                acc[1] += c[1] as f64;
+                acc[2] += c[2] as f64;
+                acc[3] += c[3] as f64;
+            }
+        }
+        for (sum, acc) in sums.iter_mut().zip(acc) {
+            sum.acc = acc;
+            sum.position += 4 * groups;
+        }
+        for k in i + 4 * groups..len {
+            for (sum, x) in sums.iter_mut().zip(&xs) {
+                sum.push_one(x[k]);
+            }
+        }
     }
 }
 
@@ -275,22 +297,47 @@ impl Tensor {
             let outer: usize = self.shape()[..axis].iter().product();
             let inner: usize = self.shape()[axis + 1..].iter().product();
             let mut out = crate::buffer::zeroed(len);
-            let sum_of = |c: usize| {
-                let mut sum = SegmentedSum::new(outer * inner);
+            // Outputs `first..first + W`, their rows summed in lockstep.
+            fn sum_rows<const W: usize>(
+                data: &[Elem],
+                (len, outer, inner): (usize, usize, usize),
+                first: usize,
+                out: &mut [Elem],
+            ) {
+                let mut sums: [SegmentedSum; W] =
+                    std::array::from_fn(|_| SegmentedSum::new(outer * inner));
                 for i in 0..outer {
-                    let start = (i * len + c) * inner;
-                    sum.push(&data[start..start + inner]);
+                    let segments = std::array::from_fn(|w| {
+                        let start = (i * len + first + w) * inner;
+                        &data[start..start + inner]
+                    });
+                    SegmentedSum::push_lockstep(&mut sums, segments);
                 }
-                sum.finish() as Elem
+                for (o, sum) in out.iter_mut().zip(&sums) {
+                    *o = sum.finish() as Elem;
+                }
+            }
+            const LOCKSTEP: usize = 4;
+            let sizes = (len, outer, inner);
+            let sum_group = |g: usize, outs: &mut [Elem]| {
+                if outs.len() == LOCKSTEP {
+                    sum_rows::<LOCKSTEP>(data, sizes, g * LOCKSTEP, outs);
+                } else {
+                    for (k, o) in outs.chunks_mut(1).enumerate() {
+                        sum_rows::<1>(data, sizes, g * LOCKSTEP + k, o);
+                    }
+                }
             };
-            // Few outputs over long rows: one task per output when the data is large (each
-            // output is summed by one thread in a fixed order, so the bits do not change).
+            // Few outputs over long rows: one task per group of outputs when the data is large
+            // (each output is summed by one thread in a fixed order, so the bits do not change).
             if data.len() >= PARALLEL_THRESHOLD {
-                out.par_iter_mut()
+                out.par_chunks_mut(LOCKSTEP)
                     .enumerate()
-                    .for_each(|(c, o)| *o = sum_of(c));
+                    .for_each(|(g, outs)| sum_group(g, outs));
             } else {
-                out.iter_mut().enumerate().for_each(|(c, o)| *o = sum_of(c));
+                out.chunks_mut(LOCKSTEP)
+                    .enumerate()
+                    .for_each(|(g, outs)| sum_group(g, outs));
             }
             let shape: Vec<usize> = if keepdim {
                 (0..self.ndim())
@@ -595,6 +642,7 @@ mod tests {
             [1, 6, 3, 1],
             [5, 2, 1, 9],
             [4, 3, 2, 2],
+            [3, 9, 5, 3],
         ] {
             let x = Tensor::rand_normal(&shape, 0.0, 1.0, &mut rng)
                 .mul(&Tensor::rand_uniform(&shape, 1.0, 1e4, &mut rng));
