@@ -25,48 +25,43 @@ const _: () = assert!(LANES == 32, "the kernels below hold 32 lanes per output")
 /// # Panics
 /// When a column would read past the end of `b` (the caller checks this first).
 pub(crate) fn dots(a: &[f32], b: &[f32], col_stride: usize, out: &mut [f32]) -> bool {
+    out.is_empty()
+        || dots_with_avx512(a, b, col_stride, out)
+        || dots_with_avx2(a, b, col_stride, out)
+}
+
+/// `true` when every column `j < out.len()` (`a.len()` floats from `j * col_stride`) lies in
+/// `b`: the bound the unsafe kernels rely on. Panics otherwise; `false` for no columns.
+fn columns_in_bounds(a: &[f32], b: &[f32], col_stride: usize, out: &[f32]) -> bool {
     if out.is_empty() {
-        return true;
+        return false;
     }
     assert!(
         (out.len() - 1) * col_stride + a.len() <= b.len(),
         "gemv column out of bounds"
     );
-    if std::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512F (checked above), the kernel's only target feature, and
-        // every column is in bounds (asserted above).
-        unsafe { dots_avx512(a, b, col_stride, out) };
-        true
-    } else if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-        // SAFETY: as above, for AVX2 and FMA.
-        unsafe { dots_avx2(a, b, col_stride, out) };
-        true
-    } else {
-        false
-    }
+    true
 }
 
-/// The AVX-512 kernel alone, for the test that compares the paths bit for bit.
-#[cfg(test)]
+/// [`dots`] with the AVX-512 kernel; `false` (nothing written) without AVX-512F or columns.
+/// Separate so that the test can compare the kernels bit for bit.
 pub(crate) fn dots_with_avx512(a: &[f32], b: &[f32], col_stride: usize, out: &mut [f32]) -> bool {
-    if !std::is_x86_feature_detected!("avx512f") || out.is_empty() {
+    if !std::is_x86_feature_detected!("avx512f") || !columns_in_bounds(a, b, col_stride, out) {
         return false;
     }
-    assert!((out.len() - 1) * col_stride + a.len() <= b.len());
-    // SAFETY: feature checked and columns in bounds, as in `dots`.
+    // SAFETY: the CPU has AVX-512F, the kernel's only target feature, and every column is in
+    // bounds (both checked above).
     unsafe { dots_avx512(a, b, col_stride, out) };
     true
 }
 
-/// The AVX2 kernel alone, for the test that compares the paths bit for bit.
-#[cfg(test)]
+/// [`dots`] with the AVX2 kernel; `false` (nothing written) without AVX2 and FMA or columns.
 pub(crate) fn dots_with_avx2(a: &[f32], b: &[f32], col_stride: usize, out: &mut [f32]) -> bool {
     let usable = std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
-    if !usable || out.is_empty() {
+    if !usable || !columns_in_bounds(a, b, col_stride, out) {
         return false;
     }
-    assert!((out.len() - 1) * col_stride + a.len() <= b.len());
-    // SAFETY: features checked and columns in bounds, as in `dots`.
+    // SAFETY: as above, for AVX2 and FMA.
     unsafe { dots_avx2(a, b, col_stride, out) };
     true
 }
