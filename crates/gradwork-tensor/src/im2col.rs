@@ -264,21 +264,17 @@ pub(crate) fn gemm(m: usize, k: usize, n: usize, a: MatRef, b: MatRef, beta: Ele
     // i < m, p < k and `b[p*rsb + j*csb]` for p < k, j < n, lies inside its slice, and that `c`
     // holds the m*n elements written at `i*n + j`; `c` is a unique borrow, so nothing aliases it.
     unsafe {
-        matrixmultiply::sgemm(
+        crate::sgemm::sgemm(
             m,
             k,
             n,
-            1.0,
             a.data.as_ptr(),
-            a.row_stride as isize,
-            a.col_stride as isize,
+            (a.row_stride, a.col_stride),
             b.data.as_ptr(),
-            b.row_stride as isize,
-            b.col_stride as isize,
-            beta,
+            (b.row_stride, b.col_stride),
             c.as_mut_ptr(),
-            n as isize,
-            1,
+            n,
+            beta != 0.0,
         );
     }
 }

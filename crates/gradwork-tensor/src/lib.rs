@@ -44,6 +44,9 @@ pub mod par;
 mod pool;
 mod reduce;
 mod rng;
+mod sgemm;
+#[cfg(target_arch = "x86_64")]
+mod sgemm_x86;
 mod shape_ops;
 pub mod simd;
 pub mod special;

@@ -1,4 +1,4 @@
-//! Matrix multiplication with `torch.matmul` semantics, on `matrixmultiply::sgemm`.
+//! Matrix multiplication with `torch.matmul` semantics, on [`crate::sgemm`].
 //!
 //! sgemm takes arbitrary row and column strides, so transposed operands (`a.t()`, `grad @ w^T`)
 //! cost no copy. The output rows are split into one piece per thread, at multiples of
@@ -83,24 +83,20 @@ unsafe fn gemm_into(
     );
     // SAFETY: the asserts above show every element sgemm reads, `a_start + i*rsa + p*csa` for
     // i < rows, p < k, and `b.offset + p*rsb + j*csb` for p < k, j < n, lies inside its slice;
-    // sgemm writes exactly the `rows * n` elements of `c` the caller vouches for, and reads no
-    // element of `c` because beta is 0.
+    // sgemm writes exactly the `rows * n` elements of `c` the caller vouches for, and reads none
+    // of them since it does not accumulate.
     unsafe {
-        matrixmultiply::sgemm(
+        crate::sgemm::sgemm(
             rows,
             k,
             n,
-            1.0,
             a.data.as_ptr().add(a_start),
-            a.row_stride as isize,
-            a.col_stride as isize,
+            (a.row_stride, a.col_stride),
             b.data.as_ptr().add(b.offset),
-            b.row_stride as isize,
-            b.col_stride as isize,
-            0.0,
+            (b.row_stride, b.col_stride),
             c,
-            c_row_stride as isize,
-            1,
+            c_row_stride,
+            false,
         );
     }
 }

@@ -1,0 +1,320 @@
+//! The AVX-512 packed kernel behind [`crate::sgemm::sgemm`].
+//!
+//! The classic blocking (Goto and van de Geijn): the right operand is packed [`NC`] columns by
+//! [`KC`] rows at a time into panels of 16 columns, the left operand [`MC`] rows by `KC` into
+//! panels of 16 rows, and a 16x16 micro-kernel multiplies one panel of each, keeping its 16x16
+//! block of the output in 16 vector registers. A panel is stored k-major (16 floats per k), so
+//! the kernel reads one vector of the right panel and 16 broadcasts of the left per step.
+//!
+//! Packing is where this differs from `matrixmultiply`: a panel whose source runs along K (a
+//! row-major left operand, a transposed right one) is read 16x16 at a time into registers and
+//! transposed there, instead of one strided element at a time; a source that runs along the
+//! panel is copied one vector per k. Edges are read with masked loads and zero-filled, and the
+//! kernel stores its edge tiles with masked stores.
+//!
+//! The kernel sums each K block with a chain of `vfmadd` from zero and adds the block sum to the
+//! output: the arithmetic of `matrixmultiply`'s kernels (see the [`crate::sgemm`] docs).
+
+#![allow(unsafe_code)]
+
+use std::arch::x86_64::*;
+use std::cell::RefCell;
+
+use crate::sgemm::KC;
+
+/// Rows of the left operand packed at a time (a 64 KiB block, in L2 with the right panel).
+const MC: usize = 128;
+/// Columns of the right operand packed at a time (1 MiB at most, in L2/L3).
+const NC: usize = 1024;
+/// The micro-tile: 16 rows by 16 columns, one AVX-512 vector per row.
+const TILE: usize = 16;
+
+/// Whether this CPU runs the kernel (AVX-512F; detected once and cached by std).
+pub(crate) fn available() -> bool {
+    std::is_x86_feature_detected!("avx512f")
+}
+
+thread_local! {
+    /// The packing buffers of this thread, reused across calls (left, right).
+    static PACKS: RefCell<(AlignedBuf, AlignedBuf)> = const {
+        RefCell::new((AlignedBuf::new(), AlignedBuf::new()))
+    };
+}
+
+/// A growable f32 buffer whose working slice starts on a 64-byte boundary.
+struct AlignedBuf(Vec<f32>);
+
+impl AlignedBuf {
+    const fn new() -> Self {
+        AlignedBuf(Vec::new())
+    }
+
+    /// `len` floats starting at a 64-byte boundary (contents unspecified).
+    fn slice(&mut self, len: usize) -> &mut [f32] {
+        if self.0.len() < len + TILE {
+            self.0 = vec![0.0; len + TILE];
+        }
+        let skip = self.0.as_ptr().align_offset(64).min(TILE);
+        &mut self.0[skip..skip + len]
+    }
+}
+
+/// See [`crate::sgemm::sgemm`]; this is its AVX-512 path.
+///
+/// # Safety
+/// As [`crate::sgemm::sgemm`], and the CPU has AVX-512F ([`available`]).
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn sgemm(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: *const f32,
+    (rsa, csa): (usize, usize),
+    b: *const f32,
+    (rsb, csb): (usize, usize),
+    c: *mut f32,
+    rsc: usize,
+    accumulate: bool,
+) {
+    if m == 0 || n == 0 || k == 0 {
+        return;
+    }
+    PACKS.with(|packs| {
+        // Never re-entered: nothing below calls back into sgemm.
+        let (a_buf, b_buf) = &mut *packs.borrow_mut();
+        let a_pack = a_buf.slice(KC * MC.min(m).next_multiple_of(TILE));
+        let b_pack = b_buf.slice(KC * NC.min(n).next_multiple_of(TILE));
+        for jc in (0..n).step_by(NC) {
+            let nc = NC.min(n - jc);
+            for (block, pc) in (0..k).step_by(KC).enumerate() {
+                let kc = KC.min(k - pc);
+                for (panel, j) in (0..nc).step_by(TILE).enumerate() {
+                    let lanes = TILE.min(nc - j);
+                    // SAFETY: columns jc + j .. + lanes and rows pc .. pc + kc of b are in the
+                    // caller's bounds; the panel slot holds kc * TILE floats.
+                    unsafe {
+                        let src = b.add(pc * rsb + (jc + j) * csb);
+                        pack_panel(src, csb, rsb, lanes, kc, &mut b_pack[panel * kc * TILE..]);
+                    }
+                }
+                // Later blocks always add onto the earlier blocks' sums.
+                let add = accumulate || block > 0;
+                for ic in (0..m).step_by(MC) {
+                    let mc = MC.min(m - ic);
+                    for (panel, i) in (0..mc).step_by(TILE).enumerate() {
+                        let lanes = TILE.min(mc - i);
+                        // SAFETY: rows ic + i .. + lanes and columns pc .. pc + kc of a are in
+                        // bounds.
+                        unsafe {
+                            let src = a.add((ic + i) * rsa + pc * csa);
+                            pack_panel(src, rsa, csa, lanes, kc, &mut a_pack[panel * kc * TILE..]);
+                        }
+                    }
+                    for (b_panel, j) in (0..nc).step_by(TILE).enumerate() {
+                        let cols = TILE.min(nc - j);
+                        let bp = &b_pack[b_panel * kc * TILE..][..kc * TILE];
+                        for (a_panel, i) in (0..mc).step_by(TILE).enumerate() {
+                            let rows = TILE.min(mc - i);
+                            let ap = &a_pack[a_panel * kc * TILE..][..kc * TILE];
+                            // SAFETY: the tile's rows and columns are inside the m x n output.
+                            unsafe {
+                                let out = c.add((ic + i) * rsc + jc + j);
+                                kernel(kc, ap, bp, out, rsc, rows, cols, add);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// Packs one panel: `dst[p * 16 + l] = src[l * lane_stride + p * k_stride]` for lanes
+/// `l < lanes` and `p < kc`, and zero for the lanes past `lanes`.
+///
+/// # Safety
+/// AVX-512F; `src` readable at every offset named above; `dst.len() >= kc * 16`.
+#[target_feature(enable = "avx512f")]
+unsafe fn pack_panel(
+    src: *const f32,
+    lane_stride: usize,
+    k_stride: usize,
+    lanes: usize,
+    kc: usize,
+    dst: &mut [f32],
+) {
+    assert!(dst.len() >= kc * TILE && lanes <= TILE);
+    let d = dst.as_mut_ptr();
+    let lane_mask = mask(lanes);
+    if lane_stride == 1 {
+        // The panel's lanes are contiguous in the source: one (masked) vector per k.
+        for p in 0..kc {
+            // SAFETY: lanes 0..lanes of step p are readable, masked lanes are not read; dst
+            // holds kc * 16 floats.
+            unsafe {
+                let v = _mm512_maskz_loadu_ps(lane_mask, src.add(p * k_stride));
+                _mm512_storeu_ps(d.add(p * TILE), v);
+            }
+        }
+    } else if k_stride == 1 {
+        // Each lane runs along k: transpose 16x16 blocks in registers.
+        for p0 in (0..kc).step_by(TILE) {
+            let steps = TILE.min(kc - p0);
+            let step_mask = mask(steps);
+            let mut rows = [_mm512_setzero_ps(); TILE];
+            for (l, row) in rows.iter_mut().enumerate().take(lanes) {
+                // SAFETY: steps p0 .. p0 + steps of lane l are readable; the rest are masked.
+                *row = unsafe { _mm512_maskz_loadu_ps(step_mask, src.add(l * lane_stride + p0)) };
+            }
+            let columns = transpose(rows);
+            for (s, column) in columns.iter().enumerate().take(steps) {
+                // SAFETY: p0 + s < kc, so the 16 floats at (p0 + s) * 16 are inside dst.
+                unsafe { _mm512_storeu_ps(d.add((p0 + s) * TILE), *column) };
+            }
+        }
+    } else {
+        for p in 0..kc {
+            for l in 0..TILE {
+                // SAFETY: lane l < lanes at step p is readable.
+                dst[p * TILE + l] = if l < lanes {
+                    unsafe { *src.add(l * lane_stride + p * k_stride) }
+                } else {
+                    0.0
+                };
+            }
+        }
+    }
+}
+
+/// The mask of the first `n <= 16` lanes.
+#[inline(always)]
+fn mask(n: usize) -> __mmask16 {
+    if n >= TILE {
+        0xFFFF
+    } else {
+        ((1u32 << n) - 1) as __mmask16
+    }
+}
+
+/// Transposes a 16x16 block held as 16 row vectors: returns the 16 column vectors.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn transpose(r: [__m512; TILE]) -> [__m512; TILE] {
+    // Stage 1: interleave neighbouring rows by single floats within each 128-bit lane.
+    let mut a = [_mm512_setzero_ps(); TILE];
+    for i in 0..8 {
+        a[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        a[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    // Stage 2: pairs of floats. Now lane L of b[4j + m] holds element 4L + m of rows 4j..4j+3.
+    let mut b = [_mm512_setzero_ps(); TILE];
+    for j in 0..4 {
+        let (x0, x1, x2, x3) = (a[4 * j], a[4 * j + 1], a[4 * j + 2], a[4 * j + 3]);
+        let pd = _mm512_castps_pd;
+        b[4 * j] = _mm512_castpd_ps(_mm512_unpacklo_pd(pd(x0), pd(x2)));
+        b[4 * j + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(pd(x0), pd(x2)));
+        b[4 * j + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(pd(x1), pd(x3)));
+        b[4 * j + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(pd(x1), pd(x3)));
+    }
+    // Stages 3 and 4: a 4x4 transpose of 128-bit lanes across b[m], b[4 + m], b[8 + m],
+    // b[12 + m]; lane L of the result is column 4L + m.
+    let mut out = [_mm512_setzero_ps(); TILE];
+    for m in 0..4 {
+        let (q0, q1, q2, q3) = (b[m], b[4 + m], b[8 + m], b[12 + m]);
+        let p0 = _mm512_shuffle_f32x4::<0x44>(q0, q1);
+        let p1 = _mm512_shuffle_f32x4::<0xEE>(q0, q1);
+        let p2 = _mm512_shuffle_f32x4::<0x44>(q2, q3);
+        let p3 = _mm512_shuffle_f32x4::<0xEE>(q2, q3);
+        out[m] = _mm512_shuffle_f32x4::<0x88>(p0, p2);
+        out[4 + m] = _mm512_shuffle_f32x4::<0xDD>(p0, p2);
+        out[8 + m] = _mm512_shuffle_f32x4::<0x88>(p1, p3);
+        out[12 + m] = _mm512_shuffle_f32x4::<0xDD>(p1, p3);
+    }
+    out
+}
+
+/// The 16x16 micro-kernel: `c[i * rsc + j] (+)= sum_p a[p * 16 + i] * b[p * 16 + j]` for
+/// `i < rows`, `j < cols`, the sum a chain of fused multiply-adds from zero in order of `p`.
+///
+/// # Safety
+/// AVX-512F; `c` writable (and readable when `add`) at those offsets; `a` and `b` hold `kc * 16`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn kernel(
+    kc: usize,
+    a: &[f32],
+    b: &[f32],
+    c: *mut f32,
+    rsc: usize,
+    rows: usize,
+    cols: usize,
+    add: bool,
+) {
+    assert!(a.len() >= kc * TILE && b.len() >= kc * TILE);
+    let (a, b) = (a.as_ptr(), b.as_ptr());
+    let mut ab = [_mm512_setzero_ps(); TILE];
+    for p in 0..kc {
+        // SAFETY: p < kc, inside both panels (asserted above).
+        unsafe {
+            let bv = _mm512_loadu_ps(b.add(p * TILE));
+            let ap = a.add(p * TILE);
+            for (i, acc) in ab.iter_mut().enumerate() {
+                *acc = _mm512_fmadd_ps(_mm512_set1_ps(*ap.add(i)), bv, *acc);
+            }
+        }
+    }
+    let cols_mask = mask(cols);
+    for (i, &acc) in ab.iter().enumerate().take(rows) {
+        // SAFETY: row i < rows, columns under the mask: the caller's output window.
+        unsafe {
+            let row = c.add(i * rsc);
+            let v = if add {
+                _mm512_add_ps(_mm512_maskz_loadu_ps(cols_mask, row), acc)
+            } else {
+                acc
+            };
+            _mm512_mask_storeu_ps(row, cols_mask, v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The packed panel is exactly the strided source, zero-padded, for every lane count and
+    /// every remainder of K, along each of the three packing paths.
+    #[test]
+    fn panels_hold_the_source_elements() {
+        if !available() {
+            eprintln!("skipped: no AVX-512F");
+            return;
+        }
+        let src: Vec<f32> = (0..40 * 40).map(|v| v as f32).collect();
+        for (lane_stride, k_stride) in [(1, 40), (40, 1), (40, 2)] {
+            for lanes in 0..=TILE {
+                for kc in [1, 7, 16, 17, 33] {
+                    let mut dst = vec![f32::NAN; kc * TILE];
+                    // SAFETY: the largest offset, 15 * 40 + 32 * 2, is inside src.
+                    unsafe { pack_panel(src.as_ptr(), lane_stride, k_stride, lanes, kc, &mut dst) };
+                    for p in 0..kc {
+                        for l in 0..TILE {
+                            let expected = if l < lanes {
+                                src[l * lane_stride + p * k_stride]
+                            } else {
+                                0.0
+                            };
+                            assert_eq!(
+                                dst[p * TILE + l].to_bits(),
+                                expected.to_bits(),
+                                "strides ({lane_stride}, {k_stride}), {lanes} lanes, kc {kc}: \
+                                 step {p} lane {l}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
