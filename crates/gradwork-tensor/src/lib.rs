@@ -40,6 +40,8 @@ mod interop_nalgebra;
 mod layout;
 mod matmul;
 mod max_pool;
+#[cfg(target_arch = "x86_64")]
+mod max_pool_x86;
 pub mod par;
 mod pool;
 mod reduce;

@@ -137,6 +137,23 @@ fn max_values_2x2(g: &PoolGeometry, x: &[Elem], y: &mut [Elem]) {
 /// last row and column no window covers). Returns false if some window's output equals none of
 /// its elements: a NaN output (which the caller routes with [`route_plane`]) or a wrong output.
 fn route_plane_2x2(g: &PoolGeometry, x: &[Elem], y: &[Elem], dy: &[Elem], dx: &mut [Elem]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(found) =
+        crate::max_pool_x86::route_plane_2x2((g.h, g.w), (g.ho, g.wo), x, y, dy, dx)
+    {
+        return found;
+    }
+    route_plane_2x2_portable(g, x, y, dy, dx)
+}
+
+/// [`route_plane_2x2`] without vector intrinsics (and the reference their test compares with).
+fn route_plane_2x2_portable(
+    g: &PoolGeometry,
+    x: &[Elem],
+    y: &[Elem],
+    dy: &[Elem],
+    dx: &mut [Elem],
+) -> bool {
     let mut missing = 0u32;
     let used = 2 * g.wo;
     dx[2 * g.ho * g.w..].fill(0.0);
@@ -296,5 +313,46 @@ impl Tensor {
             ));
         }
         Tensor::try_from_vec(dx, input.shape())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    /// The dispatched 2x2 routing (AVX-512 where the CPU has it) writes the portable loop's bits
+    /// on every plane size up to 2 x 20 windows of odd and even sides, with many ties (values
+    /// drawn from five, signed zeros included) and both signs of gradient, and agrees on which
+    /// planes miss a window (a NaN output, or an output from another plane).
+    #[test]
+    fn vector_routing_matches_the_portable_loop() {
+        let mut rng = Rng::seed_from(11);
+        let values = [-1.0, -0.0, 0.0, 1.0, 2.0];
+        for h in 2..=9 {
+            for w in 2..=41 {
+                let g = plan("test", &[1, 1, h, w], &Pool2dOptions::new((2, 2))).unwrap();
+                let x: Vec<Elem> = (0..h * w)
+                    .map(|_| values[rng.below(values.len() as u64) as usize])
+                    .collect();
+                let mut y = vec![0.0; g.ho * g.wo];
+                max_values_2x2(&g, &x, &mut y);
+                let dy: Vec<Elem> = (0..y.len()).map(|_| rng.next_normal() as Elem).collect();
+                let mut broken = y.clone();
+                let spoil = rng.below(y.len() as u64) as usize;
+                broken[spoil] = if w % 2 == 0 { Elem::NAN } else { 7.0 };
+                for y in [&y, &broken] {
+                    let mut fast = vec![Elem::NAN; h * w];
+                    let mut slow = vec![Elem::NAN; h * w];
+                    let found_fast = route_plane_2x2(&g, &x, y, &dy, &mut fast);
+                    let found_slow = route_plane_2x2_portable(&g, &x, y, &dy, &mut slow);
+                    assert_eq!(found_fast, found_slow, "{h}x{w}");
+                    if found_slow {
+                        let bits = |v: &[Elem]| v.iter().map(|e| e.to_bits()).collect::<Vec<_>>();
+                        assert_eq!(bits(&fast), bits(&slow), "{h}x{w}");
+                    }
+                }
+            }
+        }
     }
 }
