@@ -12,7 +12,9 @@
 //! one product per image. Measured on the MNIST CNN's second layer (batch 64, one thread): the
 //! forward pass 4.55 -> 4.0 ms, the input gradient 3.94 -> 3.65 ms.
 
-use crate::im2col::{col2im, gemm, im2col, ConvGeometry, MatRef};
+use crate::im2col::{
+    as_lane_offsets, col2im, gather_offsets, gemm, gemm_gathered, im2col, ConvGeometry, MatRef,
+};
 use crate::tensor::Elem;
 
 /// The largest column matrix (in elements) built for one product: 2 MiB of f32, so a block's
@@ -30,6 +32,12 @@ pub(crate) fn images_per_gemm(g: &ConvGeometry) -> usize {
 fn group_input<'a>(g: &ConvGeometry, x: &'a [Elem], image: usize, gi: usize) -> &'a [Elem] {
     let start = image * g.in_image() + gi * g.c_group() * g.h * g.w;
     &x[start..start + g.c_group() * g.h * g.w]
+}
+
+/// The input from the channels of group `gi` of image `image` to the end of `x`: what the
+/// gathered offsets of several images are relative to.
+fn group_input_onwards<'a>(g: &ConvGeometry, x: &'a [Elem], image: usize, gi: usize) -> &'a [Elem] {
+    &x[image * g.in_image() + gi * g.c_group() * g.h * g.w..]
 }
 
 /// Lowers images `first..first + count` (group `gi`) side by side into `col`, `[col_rows,
@@ -105,23 +113,29 @@ pub(crate) fn forward(
         return;
     }
     let s = images_per_gemm(g);
-    let mut col = crate::buffer::scratch(k * s * p);
+    // Read the column matrix straight from the input where the packed kernel can.
+    let gathered =
+        gather_offsets(g, s).map(|(taps, positions)| (taps, as_lane_offsets(&positions)));
+    let mut col = Vec::new();
     let mut product = crate::buffer::scratch(og * s * p);
     for sub in (0..images).step_by(s) {
         let count = s.min(images - sub);
         let width = count * p;
         for gi in 0..g.groups {
-            lower_images(g, x, first + sub, count, gi, &mut col);
             let w_g = MatRef::rows(&w[gi * og * k..], k);
-            gemm(
-                og,
-                k,
-                width,
-                w_g,
-                MatRef::rows(&col, width),
-                0.0,
-                &mut product,
-            );
+            let in_place = gathered.as_ref().is_some_and(|(taps, positions)| {
+                let x_g = &group_input_onwards(g, x, first + sub, gi);
+                let offsets = (&taps[..], &positions[..width]);
+                gemm_gathered(og, w_g, x_g, offsets, 0.0, &mut product)
+            });
+            if !in_place {
+                if col.is_empty() {
+                    col = crate::buffer::scratch(k * s * p);
+                }
+                lower_images(g, x, first + sub, count, gi, &mut col);
+                let cols = MatRef::rows(&col, width);
+                gemm(og, k, width, w_g, cols, 0.0, &mut product);
+            }
             // Scatter the product's rows back to each image's channels, adding the bias.
             for i in 0..count {
                 let y = &mut block[(sub + i) * g.out_image() + gi * og * p..];
@@ -213,19 +227,34 @@ pub(crate) fn backward_weight(
     partial: &mut [Elem],
 ) {
     let (og, k, p) = (g.o_group(), g.col_rows(), g.out_plane());
-    let mut col = crate::buffer::scratch(if g.is_pointwise() { 0 } else { k * p });
+    // The transposed column matrix read in place: rows are output positions, columns taps.
+    let gathered = if g.is_pointwise() {
+        None
+    } else {
+        gather_offsets(g, 1).map(|(taps, positions)| (positions, as_lane_offsets(&taps)))
+    };
+    let mut col = Vec::new();
     for (i, image) in images.enumerate() {
         let beta = if i == 0 { 0.0 } else { 1.0 };
         for gi in 0..g.groups {
             let input = group_input(g, x, image, gi);
+            let dy_g = MatRef::rows(&dy[image * g.out_image() + gi * og * p..], p);
+            let dw_g = &mut partial[gi * og * k..(gi + 1) * og * k];
+            let in_place = gathered.as_ref().is_some_and(|(positions, taps)| {
+                gemm_gathered(og, dy_g, input, (positions, taps), beta, dw_g)
+            });
+            if in_place {
+                continue;
+            }
             let cols = if g.is_pointwise() {
                 input
             } else {
+                if col.is_empty() {
+                    col = crate::buffer::scratch(k * p);
+                }
                 im2col(g, input, &mut col, p);
                 &col
             };
-            let dy_g = MatRef::rows(&dy[image * g.out_image() + gi * og * p..], p);
-            let dw_g = &mut partial[gi * og * k..(gi + 1) * og * k];
             gemm(og, p, k, dy_g, MatRef::transposed(cols, p), beta, dw_g);
         }
     }

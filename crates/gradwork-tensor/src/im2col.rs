@@ -212,6 +212,36 @@ pub(crate) fn col2im(g: &ConvGeometry, col: &[Elem], row_stride: usize, image: &
     }
 }
 
+/// Where the column matrix of one group reads the input, for reading it in place (an implicit
+/// im2col, see [`gemm_gathered`]): `(taps, positions)`, with row `r = (c * kh + i) * kw + j` of
+/// the column matrix at offset `taps[r]` and column `t * P + (oh * wo + ow)` (image `t` of
+/// `images`) at `positions[..]`, both relative to the group's first input element. Element
+/// `(r, q)` is then the input at `taps[r] + positions[q]`. `None` with padding (which reads
+/// zeros from outside the image) or offsets too large for the vector gathers' 32 bits.
+pub(crate) fn gather_offsets(g: &ConvGeometry, images: usize) -> Option<(Vec<usize>, Vec<usize>)> {
+    if g.padding != (0, 0) {
+        return None;
+    }
+    let (sh, sw) = g.stride;
+    let (dh, dw) = g.dilation;
+    let plane = g.h * g.w;
+    let taps: Vec<usize> = (0..g.c_group())
+        .flat_map(|c| (0..g.kh).flat_map(move |i| (0..g.kw).map(move |j| (c, i, j))))
+        .map(|(c, i, j)| c * plane + i * dh * g.w + j * dw)
+        .collect();
+    let positions: Vec<usize> = (0..images)
+        .flat_map(|t| (0..g.ho).flat_map(move |oh| (0..g.wo).map(move |ow| (t, oh, ow))))
+        .map(|(t, oh, ow)| t * g.in_image() + oh * sh * g.w + ow * sw)
+        .collect();
+    let largest = taps.last().copied().unwrap_or(0) + positions.last().copied().unwrap_or(0);
+    (largest <= i32::MAX as usize).then_some((taps, positions))
+}
+
+/// Offsets as the 32-bit lane indices of a gather (checked to fit by [`gather_offsets`]).
+pub(crate) fn as_lane_offsets(offsets: &[usize]) -> Vec<i32> {
+    offsets.iter().map(|&o| o as i32).collect()
+}
+
 /// A read-only matrix operand: element `(r, c)` is `data[r * row_stride + c * col_stride]`.
 #[derive(Clone, Copy)]
 pub(crate) struct MatRef<'a> {
@@ -236,6 +266,42 @@ impl<'a> MatRef<'a> {
             row_stride: 1,
             col_stride: cols,
         }
+    }
+}
+
+/// [`gemm`] with `b[p, j] = x[row_offsets[p] + col_offsets[j]]` read in place (`k` row and `n`
+/// column offsets): the bits of [`gemm`] on that matrix written out. `false` (nothing written)
+/// where the packed kernel does not run; the caller then writes the matrix out.
+pub(crate) fn gemm_gathered(
+    m: usize,
+    a: MatRef,
+    x: &[Elem],
+    (row_offsets, col_offsets): (&[usize], &[i32]),
+    beta: Elem,
+    c: &mut [Elem],
+) -> bool {
+    let (k, n) = (row_offsets.len(), col_offsets.len());
+    if m == 0 || n == 0 || k == 0 {
+        return false; // `gemm` handles the empty cases
+    }
+    assert!(c.len() >= m * n, "conv gemm: output too small");
+    let a_last = (m - 1) * a.row_stride + (k - 1) * a.col_stride;
+    assert!(a_last < a.data.len(), "conv gemm: operand out of bounds");
+    #[allow(unsafe_code)]
+    // SAFETY: the asserts above bound every element of `a` read and every element of `c`
+    // written (`i*n + j`); `sgemm_gathered` checks the offsets into `x` itself.
+    unsafe {
+        crate::sgemm::sgemm_gathered(
+            m,
+            a.data.as_ptr(),
+            (a.row_stride, a.col_stride),
+            x,
+            row_offsets,
+            col_offsets,
+            c.as_mut_ptr(),
+            n,
+            beta != 0.0,
+        )
     }
 }
 

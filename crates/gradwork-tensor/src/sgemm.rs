@@ -19,6 +19,26 @@
 /// the two kernels would round differently.
 pub(crate) const KC: usize = 256;
 
+/// The right operand of a product, as the packed kernel reads it.
+#[derive(Clone, Copy)]
+pub(crate) enum RightOperand<'a> {
+    /// Element `(p, j)` at `ptr + p * row_stride + j * col_stride`.
+    Strided {
+        ptr: *const f32,
+        row_stride: usize,
+        col_stride: usize,
+    },
+    /// Element `(p, j)` at `ptr + row_offsets[p] + col_offsets[j]`: a column matrix of a
+    /// convolution read straight from the image, without writing it out (an implicit im2col).
+    /// The column offsets are non-negative.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    Gathered {
+        ptr: *const f32,
+        row_offsets: &'a [usize],
+        col_offsets: &'a [i32],
+    },
+}
+
 /// `c[i * rsc + j] = sum_p a[i * rsa + p * csa] * b[p * rsb + j * csb]` for `i < m`, `j < n`,
 /// plus the old `c` when `accumulate`, with the rounding described in the module docs.
 ///
@@ -45,15 +65,79 @@ pub(crate) unsafe fn sgemm(
     }
     #[cfg(target_arch = "x86_64")]
     if crate::sgemm_x86::available() {
-        // SAFETY: the caller's contract, and the CPU has AVX-512F.
-        unsafe {
-            crate::sgemm_x86::sgemm(m, k, n, a, (rsa, csa), b, (rsb, csb), c, rsc, accumulate)
+        let b = RightOperand::Strided {
+            ptr: b,
+            row_stride: rsb,
+            col_stride: csb,
         };
+        // SAFETY: the caller's contract, and the CPU has AVX-512F.
+        unsafe { crate::sgemm_x86::sgemm(m, k, n, a, (rsa, csa), b, c, rsc, accumulate) };
         return;
     }
     // SAFETY: the caller's contract is sgemm's: it reads `a` and `b` at exactly those offsets
     // and reads `c` only when beta is nonzero.
     unsafe { with_matrixmultiply(m, k, n, a, (rsa, csa), b, (rsb, csb), c, rsc, accumulate) }
+}
+
+/// [`sgemm`] with a gathered right operand `x[row_offsets[p] + col_offsets[j]]` (`k` row and `n`
+/// column offsets): the same bits as [`sgemm`] on the matrix those offsets describe. Returns
+/// `false`, writing nothing, where the packed kernel does not run (no AVX-512F): the caller
+/// then builds the matrix and calls [`sgemm`].
+///
+/// # Panics
+/// When an offset pair reaches outside `x`, or the offset lists do not have `k` and `n` entries.
+///
+/// # Safety
+/// `a` and `c` as in [`sgemm`] (`x` is checked here).
+#[allow(unsafe_code, clippy::too_many_arguments)]
+pub(crate) unsafe fn sgemm_gathered(
+    m: usize,
+    a: *const f32,
+    (rsa, csa): (usize, usize),
+    x: &[f32],
+    row_offsets: &[usize],
+    col_offsets: &[i32],
+    c: *mut f32,
+    rsc: usize,
+    accumulate: bool,
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if crate::sgemm_x86::available() {
+        let (k, n) = (row_offsets.len(), col_offsets.len());
+        if m == 0 || n == 0 || k == 0 {
+            return true;
+        }
+        let max_row = row_offsets.iter().copied().max().unwrap_or(0);
+        let (min_col, max_col) = col_offsets
+            .iter()
+            .fold((i32::MAX, i32::MIN), |(lo, hi), &o| (lo.min(o), hi.max(o)));
+        assert!(
+            min_col >= 0 && max_row + (max_col as usize) < x.len(),
+            "gathered sgemm: operand offsets out of bounds"
+        );
+        let b = RightOperand::Gathered {
+            ptr: x.as_ptr(),
+            row_offsets,
+            col_offsets,
+        };
+        // SAFETY: the caller's contract for a and c; every element of b is inside x (asserted
+        // above); the CPU has AVX-512F.
+        unsafe { crate::sgemm_x86::sgemm(m, k, n, a, (rsa, csa), b, c, rsc, accumulate) };
+        return true;
+    }
+    let _ = (
+        m,
+        a,
+        rsa,
+        csa,
+        x,
+        row_offsets,
+        col_offsets,
+        c,
+        rsc,
+        accumulate,
+    );
+    false
 }
 
 /// [`sgemm`] on `matrixmultiply`. Separate so that the tests can compare the two.
@@ -122,7 +206,7 @@ mod tests {
         let mut theirs = c0.to_vec();
         // SAFETY: the asserts above bound every offset either kernel touches.
         unsafe {
-            crate::sgemm_x86::sgemm(
+            sgemm(
                 m,
                 k,
                 n,
@@ -261,7 +345,7 @@ mod tests {
         let mut c = vec![-7.0; (m + 2) * rsc];
         // SAFETY: a, b and the m rows of c at stride rsc are in bounds.
         unsafe {
-            crate::sgemm_x86::sgemm(
+            sgemm(
                 m,
                 k,
                 n,
@@ -279,5 +363,112 @@ mod tests {
             let expected = if i < m && j < n { k as f32 } else { -7.0 };
             assert_eq!(v, expected, "element ({i}, {j})");
         }
+    }
+
+    /// A gathered operand gives the bits of the same matrix written out, on shapes crossing a
+    /// K block and ragged column panels.
+    #[test]
+    fn gathered_operand_is_the_written_out_matrix() {
+        if !crate::sgemm_x86::available() {
+            eprintln!("skipped: no AVX-512F");
+            return;
+        }
+        let mut rng = Rng::seed_from(5);
+        let x = random(5000, &mut rng);
+        // A 3x3 convolution over 4 channels of 13x13 (an 11x11 output), in both roles: the
+        // forward product's (taps x positions: lanes in one window per step) and the weight
+        // gradient's (positions x taps: 16 steps in one window per lane).
+        let taps: Vec<usize> = (0..4 * 9)
+            .map(|t| t / 9 * 169 + t % 9 / 3 * 13 + t % 3)
+            .collect();
+        let positions: Vec<usize> = (0..121).map(|q| q / 11 * 13 + q % 11).collect();
+        let wide: Vec<usize> = (0..40).map(|q| q * 31 % 97).collect();
+        let edges: Vec<usize> = vec![0, 31, 5, 2, 30, 16, 15, 17, 1, 0, 31, 8, 9, 10, 3, 4, 32];
+        let structured = [
+            (taps.clone(), positions.clone()),
+            (positions.clone(), taps.clone()),
+            (wide.clone(), edges.clone()),
+            (edges.clone(), wide.clone()),
+            (edges[..16].to_vec(), edges[..16].to_vec()),
+        ];
+        let random_offsets = [(3, 5, 1), (20, 300, 37), (64, 121, 288), (17, 9, 600)].map(
+            |(_, k, n): (usize, usize, usize)| {
+                let rows: Vec<usize> = (0..k).map(|_| rng.below(2500) as usize).collect();
+                let cols: Vec<usize> = (0..n).map(|_| rng.below(2500) as usize).collect();
+                (rows, cols)
+            },
+        );
+        for (row_offsets, cols) in structured.into_iter().chain(random_offsets) {
+            let col_offsets: Vec<i32> = cols.iter().map(|&c| c as i32).collect();
+            let (m, k, n) = (19, row_offsets.len(), col_offsets.len());
+            let written: Vec<f32> = row_offsets
+                .iter()
+                .flat_map(|&r| {
+                    col_offsets
+                        .iter()
+                        .map(|&c| x[r + c as usize])
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            let a = random(m * k, &mut rng);
+            let c0 = random(m * n, &mut rng);
+            for accumulate in [false, true] {
+                let (mut gathered, mut strided) = (c0.clone(), c0.clone());
+                // SAFETY: a is m x k row-major, c0 m x n; the gathered offsets are checked by
+                // sgemm_gathered, the written-out matrix is k x n row-major.
+                unsafe {
+                    let ran = sgemm_gathered(
+                        m,
+                        a.as_ptr(),
+                        (k, 1),
+                        &x,
+                        &row_offsets,
+                        &col_offsets,
+                        gathered.as_mut_ptr(),
+                        n,
+                        accumulate,
+                    );
+                    assert!(ran);
+                    sgemm(
+                        m,
+                        k,
+                        n,
+                        a.as_ptr(),
+                        (k, 1),
+                        written.as_ptr(),
+                        (n, 1),
+                        strided.as_mut_ptr(),
+                        n,
+                        accumulate,
+                    );
+                }
+                same_bits(&gathered, &strided, &format!("gathered {m}x{k}x{n}"));
+            }
+        }
+    }
+
+    /// Offsets reaching past the operand are refused before anything is read.
+    #[test]
+    #[should_panic(expected = "out of bounds")]
+    fn gathered_offsets_past_the_end_panic() {
+        if !crate::sgemm_x86::available() {
+            panic!("out of bounds (skipped: no AVX-512F, where the gathered path is unused)");
+        }
+        let x = vec![0.0; 10];
+        let (a, mut c) = (vec![0.0; 2], vec![0.0; 2]);
+        // SAFETY: a is 1 x 2 and c 1 x 2; x's offsets are the ones under test.
+        unsafe {
+            sgemm_gathered(
+                1,
+                a.as_ptr(),
+                (2, 1),
+                &x,
+                &[0, 8],
+                &[0, 2],
+                c.as_mut_ptr(),
+                2,
+                false,
+            )
+        };
     }
 }
