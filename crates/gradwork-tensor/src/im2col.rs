@@ -176,6 +176,20 @@ fn copy_run(dst: &mut [Elem], src: &[Elem]) {
 /// (`[c_group, H, W]`, which the caller zeroes first). Entries that fell on padding are dropped.
 /// The order of additions is fixed.
 pub(crate) fn col2im(g: &ConvGeometry, col: &[Elem], row_stride: usize, image: &mut [Elem]) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::im2col_x86::col2im(g, col, row_stride, image) {
+        return;
+    }
+    col2im_portable(g, col, row_stride, image);
+}
+
+/// [`col2im`] without vector intrinsics (and the reference their test compares with).
+pub(crate) fn col2im_portable(
+    g: &ConvGeometry,
+    col: &[Elem],
+    row_stride: usize,
+    image: &mut [Elem],
+) {
     let (sh, sw) = g.stride;
     let (dh, dw) = g.dilation;
     let plane = g.h * g.w;
@@ -342,5 +356,68 @@ pub(crate) fn gemm(m: usize, k: usize, n: usize, a: MatRef, b: MatRef, beta: Ele
             n,
             beta != 0.0,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    /// col2im's dispatched path (gathered with AVX-512 where the CPU has it, for unit stride and
+    /// dilation) gives the portable scatter's bits, on kernels from 1x1 to 4x3, paddings 0 to 2,
+    /// images wider than one vector and not, several channels, a padded row stride and a
+    /// nonzero starting image (the additions continue from it). Stride 2 takes the portable
+    /// path on both sides.
+    #[test]
+    fn col2im_paths_agree_bit_for_bit() {
+        let mut rng = Rng::seed_from(9);
+        for (c, h, w) in [(1, 5, 5), (3, 13, 13), (2, 7, 20), (2, 4, 35)] {
+            for (kh, kw) in [(1, 1), (3, 3), (2, 3), (4, 3)] {
+                for padding in [(0, 0), (1, 1), (2, 1)] {
+                    for stride in [(1, 1), (2, 2)] {
+                        let out = |len: usize, k: usize, pad: usize, s: usize| {
+                            (len + 2 * pad).checked_sub(k).map(|span| span / s + 1)
+                        };
+                        let (Some(ho), Some(wo)) = (
+                            out(h, kh, padding.0, stride.0),
+                            out(w, kw, padding.1, stride.1),
+                        ) else {
+                            continue;
+                        };
+                        let g = ConvGeometry {
+                            n: 1,
+                            c,
+                            h,
+                            w,
+                            o: 1,
+                            groups: 1,
+                            kh,
+                            kw,
+                            ho,
+                            wo,
+                            stride,
+                            padding,
+                            dilation: (1, 1),
+                        };
+                        let row_stride = ho * wo + 3;
+                        let col: Vec<Elem> = (0..g.col_rows() * row_stride)
+                            .map(|_| rng.next_normal() as Elem)
+                            .collect();
+                        let start: Vec<Elem> =
+                            (0..c * h * w).map(|_| rng.next_normal() as Elem).collect();
+                        let (mut fast, mut slow) = (start.clone(), start);
+                        col2im(&g, &col, row_stride, &mut fast);
+                        col2im_portable(&g, &col, row_stride, &mut slow);
+                        let bits = |v: &[Elem]| v.iter().map(|e| e.to_bits()).collect::<Vec<_>>();
+                        assert_eq!(
+                            bits(&fast),
+                            bits(&slow),
+                            "{c}x{h}x{w}, kernel {kh}x{kw}, padding {padding:?}, stride {stride:?}"
+                        );
+                    }
+                }
+            }
+        }
     }
 }

@@ -34,6 +34,8 @@ mod gemv;
 #[cfg(target_arch = "x86_64")]
 mod gemv_x86;
 mod im2col;
+#[cfg(target_arch = "x86_64")]
+mod im2col_x86;
 mod index;
 #[cfg(feature = "nalgebra")]
 mod interop_nalgebra;
