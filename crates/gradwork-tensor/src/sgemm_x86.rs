@@ -180,8 +180,20 @@ unsafe fn pack_panel(
             let step_mask = mask(steps);
             let mut rows = [_mm512_setzero_ps(); TILE];
             for (l, row) in rows.iter_mut().enumerate().take(lanes) {
+                let at = src.wrapping_add(l * lane_stride + p0);
+                // Sixteen lanes are sixteen streams through memory, more than the hardware
+                // prefetchers follow: ask for the same steps of the next panel's lane (measured
+                // on batch-1024 inference, whose input packs this way: ~5% faster). A hint only,
+                // so a line past the operand is harmless.
+                _mm_prefetch::<_MM_HINT_T0>(at.wrapping_add(TILE * lane_stride) as *const i8);
                 // SAFETY: steps p0 .. p0 + steps of lane l are readable; the rest are masked.
-                *row = unsafe { _mm512_maskz_loadu_ps(step_mask, src.add(l * lane_stride + p0)) };
+                *row = unsafe {
+                    if steps == TILE {
+                        _mm512_loadu_ps(at)
+                    } else {
+                        _mm512_maskz_loadu_ps(step_mask, at)
+                    }
+                };
             }
             let columns = transpose(rows);
             for (s, column) in columns.iter().enumerate().take(steps) {
