@@ -46,7 +46,7 @@ fn columns_in_bounds(a: &[f32], b: &[f32], col_stride: usize, out: &[f32]) -> bo
 /// [`dots`] with the AVX-512 kernel; `false` (nothing written) without AVX-512F or columns.
 /// Separate so that the test can compare the kernels bit for bit.
 pub(crate) fn dots_with_avx512(a: &[f32], b: &[f32], col_stride: usize, out: &mut [f32]) -> bool {
-    if !std::is_x86_feature_detected!("avx512f") || !columns_in_bounds(a, b, col_stride, out) {
+    if !crate::cpu::has_avx512() || !columns_in_bounds(a, b, col_stride, out) {
         return false;
     }
     // SAFETY: the CPU has AVX-512F, the kernel's only target feature, and every column is in
@@ -57,7 +57,7 @@ pub(crate) fn dots_with_avx512(a: &[f32], b: &[f32], col_stride: usize, out: &mu
 
 /// [`dots`] with the AVX2 kernel; `false` (nothing written) without AVX2 and FMA or columns.
 pub(crate) fn dots_with_avx2(a: &[f32], b: &[f32], col_stride: usize, out: &mut [f32]) -> bool {
-    let usable = std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
+    let usable = crate::cpu::isa().is_some();
     if !usable || !columns_in_bounds(a, b, col_stride, out) {
         return false;
     }

@@ -18,7 +18,7 @@ use crate::im2col::ConvGeometry;
 /// [`crate::im2col::col2im`] (same contract) when the convolution has unit stride and dilation
 /// and the CPU has AVX-512F; `false`, with nothing written, otherwise.
 pub(crate) fn col2im(g: &ConvGeometry, col: &[f32], row_stride: usize, image: &mut [f32]) -> bool {
-    if g.stride != (1, 1) || g.dilation != (1, 1) || !std::is_x86_feature_detected!("avx512f") {
+    if g.stride != (1, 1) || g.dilation != (1, 1) || !crate::cpu::has_avx512() {
         return false;
     }
     let p = g.out_plane();

@@ -27,6 +27,7 @@ mod binary;
 mod buffer;
 mod conv;
 mod conv_blocks;
+mod cpu;
 mod dims;
 mod display;
 mod error;
@@ -49,6 +50,10 @@ mod pool;
 mod reduce;
 mod rng;
 mod sgemm;
+#[cfg(target_arch = "x86_64")]
+mod sgemm_avx2;
+#[cfg(target_arch = "x86_64")]
+mod sgemm_avx512;
 #[cfg(target_arch = "x86_64")]
 mod sgemm_x86;
 mod shape_ops;

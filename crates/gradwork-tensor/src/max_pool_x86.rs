@@ -25,7 +25,7 @@ pub(crate) fn route_plane_2x2(
     dy: &[f32],
     dx: &mut [f32],
 ) -> Option<bool> {
-    if !std::is_x86_feature_detected!("avx512f") {
+    if !crate::cpu::has_avx512() {
         return None;
     }
     assert!(

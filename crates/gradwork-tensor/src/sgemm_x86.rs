@@ -1,37 +1,108 @@
-//! The AVX-512 packed kernel behind [`crate::sgemm::sgemm`].
+//! The packed kernels behind [`crate::sgemm::sgemm`] on x86-64: AVX-512 (`sgemm_avx512`, 16x16
+//! tiles) where the CPU has it, else AVX2 with FMA (`sgemm_avx2`, 6x16 tiles, for products
+//! with a transposed right operand; see `sgemm::use_packed`).
 //!
 //! The classic blocking (Goto and van de Geijn): the right operand is packed [`NC`] columns by
-//! [`KC`] rows at a time into panels of 16 columns, the left operand [`MC`] rows by `KC` into
-//! panels of 16 rows, and a 16x16 micro-kernel multiplies one panel of each, keeping its 16x16
-//! block of the output in 16 vector registers. A panel is stored k-major (16 floats per k), so
-//! the kernel reads one vector of the right panel and 16 broadcasts of the left per step.
+//! [`KC`] rows at a time into panels of `NR` columns, the left operand `MC` rows by `KC` into
+//! panels of `MR` rows, and a micro-kernel multiplies one panel of each, keeping its `MR x NR`
+//! block of the output in vector registers. A panel is stored k-major (`NR` or `MR` floats per
+//! k), so the kernel reads the right panel's vectors and broadcasts of the left per step.
 //!
 //! Packing is where this differs from `matrixmultiply`: a panel whose source runs along K (a
-//! row-major left operand, a transposed right one) is read 16x16 at a time into registers and
+//! row-major left operand, a transposed right one) is read in square blocks into registers and
 //! transposed there, instead of one strided element at a time; a source that runs along the
-//! panel is copied one vector per k. Edges are read with masked loads and zero-filled, and the
-//! kernel stores its edge tiles with masked stores.
+//! panel is copied one vector per k.
 //!
-//! The kernel sums each K block with a chain of `vfmadd` from zero and adds the block sum to the
-//! output: the arithmetic of `matrixmultiply`'s kernels (see the [`crate::sgemm`] docs).
+//! Every kernel sums each K block with a chain of fused multiply-adds from zero and adds the
+//! block sum to the output: the arithmetic of `matrixmultiply`'s kernels (see the
+//! [`crate::sgemm`] docs), so all paths give the same bits.
 
 #![allow(unsafe_code)]
 
-use std::arch::x86_64::*;
 use std::cell::RefCell;
 
 use crate::sgemm::{RightOperand, KC};
+use crate::sgemm_avx2::Avx2;
+use crate::sgemm_avx512::Avx512;
 
-/// Rows of the left operand packed at a time (a 64 KiB block, in L2 with the right panel).
-const MC: usize = 128;
 /// Columns of the right operand packed at a time (1 MiB at most, in L2/L3).
 const NC: usize = 1024;
-/// The micro-tile: 16 rows by 16 columns, one AVX-512 vector per row.
-const TILE: usize = 16;
+/// Floats past each packing buffer's end that packers may overwrite (see [`PackedKernel`]).
+const SLACK: usize = 16;
 
-/// Whether this CPU runs the kernel (AVX-512F; detected once and cached by std).
-pub(crate) fn available() -> bool {
-    std::is_x86_feature_detected!("avx512f")
+/// A micro-kernel and the packers that lay out its panels.
+pub(crate) trait PackedKernel {
+    /// Rows of a left panel (and of the output tile).
+    const MR: usize;
+    /// Columns of a right panel (and of the output tile).
+    const NR: usize;
+    /// Rows of the left operand packed at a time: a multiple of `MR`.
+    const MC: usize;
+
+    /// Packs a left panel: `dst[p * MR + l] = src[l * lane_stride + p * k_stride]` for lanes
+    /// `l < lanes <= MR` and steps `p < kc`, zero for the lanes past `lanes`. May write up to
+    /// [`SLACK`] floats past `kc * MR`.
+    ///
+    /// # Safety
+    /// The CPU has the kernel's features; `src` readable at those offsets; `dst` holds
+    /// `kc * MR + SLACK` floats.
+    unsafe fn pack_a(
+        src: *const f32,
+        strides: (usize, usize),
+        lanes: usize,
+        kc: usize,
+        dst: &mut [f32],
+    );
+
+    /// [`PackedKernel::pack_a`] for a right panel of `NR` lanes.
+    ///
+    /// # Safety
+    /// As `pack_a`, with `NR`.
+    unsafe fn pack_b(
+        src: *const f32,
+        strides: (usize, usize),
+        lanes: usize,
+        kc: usize,
+        dst: &mut [f32],
+    );
+
+    /// Packs a right panel of a gathered operand: `dst[p * NR + l] = src[rows[p] + cols[l]]`,
+    /// zero for the lanes past `cols.len() <= NR`.
+    ///
+    /// # Safety
+    /// As `pack_b`, with `src` readable at every `rows[p] + cols[l]`.
+    unsafe fn pack_b_gathered(src: *const f32, rows: &[usize], cols: &[i32], dst: &mut [f32]);
+
+    /// `c[i * rsc + j] (+)= sum_p a[p * MR + i] * b[p * NR + j]` for `i < rows`, `j < cols`, the
+    /// sum a chain of fused multiply-adds from zero in order of `p`, added to `c` when `add`.
+    ///
+    /// # Safety
+    /// The CPU has the kernel's features; `c` writable (and readable when `add`) at those
+    /// offsets; `a` and `b` hold `kc * MR` and `kc * NR` floats.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn kernel(
+        kc: usize,
+        a: &[f32],
+        b: &[f32],
+        c: *mut f32,
+        rsc: usize,
+        rows: usize,
+        cols: usize,
+        add: bool,
+    );
+}
+
+pub(crate) use crate::cpu::Isa;
+
+/// The packed kernel this process runs ([`crate::cpu::isa`]), if any.
+pub(crate) fn isa() -> Option<Isa> {
+    crate::cpu::isa()
+}
+
+/// Whether gathered operands can be packed (the AVX-512 kernel: masked loads and two-source
+/// permutes).
+pub(crate) fn gathers_available() -> bool {
+    crate::cpu::has_avx512()
 }
 
 thread_local! {
@@ -51,20 +122,47 @@ impl AlignedBuf {
 
     /// `len` floats starting at a 64-byte boundary (contents unspecified).
     fn slice(&mut self, len: usize) -> &mut [f32] {
-        if self.0.len() < len + TILE {
-            self.0 = vec![0.0; len + TILE];
+        if self.0.len() < len + 16 {
+            self.0 = vec![0.0; len + 16];
         }
-        let skip = self.0.as_ptr().align_offset(64).min(TILE);
+        let skip = self.0.as_ptr().align_offset(64).min(16);
         &mut self.0[skip..skip + len]
     }
 }
 
-/// See [`crate::sgemm::sgemm`]; this is its AVX-512 path.
+/// See [`crate::sgemm::sgemm`]; this is its packed path, on the kernel `isa` names.
 ///
 /// # Safety
-/// As [`crate::sgemm::sgemm`], and the CPU has AVX-512F ([`available`]).
+/// As [`crate::sgemm::sgemm`], with a gathered `b` only for [`Isa::Avx512`], and the CPU has
+/// the features `isa` needs.
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn sgemm(
+    isa: Isa,
+    m: usize,
+    k: usize,
+    n: usize,
+    a: *const f32,
+    a_strides: (usize, usize),
+    b: RightOperand,
+    c: *mut f32,
+    rsc: usize,
+    accumulate: bool,
+) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        match isa {
+            Isa::Avx512 => drive::<Avx512>(m, k, n, a, a_strides, b, c, rsc, accumulate),
+            Isa::Avx2 => drive::<Avx2>(m, k, n, a, a_strides, b, c, rsc, accumulate),
+        }
+    }
+}
+
+/// The blocked loops around kernel `K`.
+///
+/// # Safety
+/// As [`sgemm`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn drive<K: PackedKernel>(
     m: usize,
     k: usize,
     n: usize,
@@ -78,20 +176,21 @@ pub(crate) unsafe fn sgemm(
     if m == 0 || n == 0 || k == 0 {
         return;
     }
+    let (mr, nr) = (K::MR, K::NR);
     PACKS.with(|packs| {
         // Never re-entered: nothing below calls back into sgemm.
         let (a_buf, b_buf) = &mut *packs.borrow_mut();
-        let a_pack = a_buf.slice(KC * MC.min(m).next_multiple_of(TILE));
-        let b_pack = b_buf.slice(KC * NC.min(n).next_multiple_of(TILE));
+        let a_pack = a_buf.slice(KC * K::MC.min(m).next_multiple_of(mr) + SLACK);
+        let b_pack = b_buf.slice(KC * NC.min(n).next_multiple_of(nr) + SLACK);
         for jc in (0..n).step_by(NC) {
             let nc = NC.min(n - jc);
             for (block, pc) in (0..k).step_by(KC).enumerate() {
                 let kc = KC.min(k - pc);
-                for (panel, j) in (0..nc).step_by(TILE).enumerate() {
-                    let lanes = TILE.min(nc - j);
-                    let dst = &mut b_pack[panel * kc * TILE..];
+                for (panel, j) in (0..nc).step_by(nr).enumerate() {
+                    let lanes = nr.min(nc - j);
+                    let dst = &mut b_pack[panel * kc * nr..];
                     // SAFETY: columns jc + j .. + lanes and rows pc .. pc + kc of b are in the
-                    // caller's bounds; the panel slot holds kc * TILE floats.
+                    // caller's bounds; the panel slot holds kc * NR floats and the slack.
                     unsafe {
                         match b {
                             RightOperand::Strided {
@@ -100,7 +199,7 @@ pub(crate) unsafe fn sgemm(
                                 col_stride,
                             } => {
                                 let src = ptr.add(pc * row_stride + (jc + j) * col_stride);
-                                pack_panel(src, col_stride, row_stride, lanes, kc, dst)
+                                K::pack_b(src, (col_stride, row_stride), lanes, kc, dst)
                             }
                             RightOperand::Gathered {
                                 ptr,
@@ -109,34 +208,34 @@ pub(crate) unsafe fn sgemm(
                             } => {
                                 let rows = &row_offsets[pc..pc + kc];
                                 let cols = &col_offsets[jc + j..jc + j + lanes];
-                                pack_gathered(ptr, rows, cols, dst)
+                                K::pack_b_gathered(ptr, rows, cols, dst)
                             }
                         }
                     }
                 }
                 // Later blocks always add onto the earlier blocks' sums.
                 let add = accumulate || block > 0;
-                for ic in (0..m).step_by(MC) {
-                    let mc = MC.min(m - ic);
-                    for (panel, i) in (0..mc).step_by(TILE).enumerate() {
-                        let lanes = TILE.min(mc - i);
+                for ic in (0..m).step_by(K::MC) {
+                    let mc = K::MC.min(m - ic);
+                    for (panel, i) in (0..mc).step_by(mr).enumerate() {
+                        let lanes = mr.min(mc - i);
                         // SAFETY: rows ic + i .. + lanes and columns pc .. pc + kc of a are in
-                        // bounds.
+                        // bounds; the slot holds kc * MR floats and the slack.
                         unsafe {
                             let src = a.add((ic + i) * rsa + pc * csa);
-                            pack_panel(src, rsa, csa, lanes, kc, &mut a_pack[panel * kc * TILE..]);
+                            K::pack_a(src, (rsa, csa), lanes, kc, &mut a_pack[panel * kc * mr..]);
                         }
                     }
-                    for (b_panel, j) in (0..nc).step_by(TILE).enumerate() {
-                        let cols = TILE.min(nc - j);
-                        let bp = &b_pack[b_panel * kc * TILE..][..kc * TILE];
-                        for (a_panel, i) in (0..mc).step_by(TILE).enumerate() {
-                            let rows = TILE.min(mc - i);
-                            let ap = &a_pack[a_panel * kc * TILE..][..kc * TILE];
+                    for (b_panel, j) in (0..nc).step_by(nr).enumerate() {
+                        let cols = nr.min(nc - j);
+                        let bp = &b_pack[b_panel * kc * nr..][..kc * nr];
+                        for (a_panel, i) in (0..mc).step_by(mr).enumerate() {
+                            let rows = mr.min(mc - i);
+                            let ap = &a_pack[a_panel * kc * mr..][..kc * mr];
                             // SAFETY: the tile's rows and columns are inside the m x n output.
                             unsafe {
                                 let out = c.add((ic + i) * rsc + jc + j);
-                                kernel(kc, ap, bp, out, rsc, rows, cols, add);
+                                K::kernel(kc, ap, bp, out, rsc, rows, cols, add);
                             }
                         }
                     }
@@ -144,310 +243,4 @@ pub(crate) unsafe fn sgemm(
             }
         }
     });
-}
-
-/// Packs one panel: `dst[p * 16 + l] = src[l * lane_stride + p * k_stride]` for lanes
-/// `l < lanes` and `p < kc`, and zero for the lanes past `lanes`.
-///
-/// # Safety
-/// AVX-512F; `src` readable at every offset named above; `dst.len() >= kc * 16`.
-#[target_feature(enable = "avx512f")]
-unsafe fn pack_panel(
-    src: *const f32,
-    lane_stride: usize,
-    k_stride: usize,
-    lanes: usize,
-    kc: usize,
-    dst: &mut [f32],
-) {
-    assert!(dst.len() >= kc * TILE && lanes <= TILE);
-    let d = dst.as_mut_ptr();
-    let lane_mask = mask(lanes);
-    if lane_stride == 1 {
-        // The panel's lanes are contiguous in the source: one (masked) vector per k.
-        for p in 0..kc {
-            // SAFETY: lanes 0..lanes of step p are readable, masked lanes are not read; dst
-            // holds kc * 16 floats.
-            unsafe {
-                let v = _mm512_maskz_loadu_ps(lane_mask, src.add(p * k_stride));
-                _mm512_storeu_ps(d.add(p * TILE), v);
-            }
-        }
-    } else if k_stride == 1 {
-        // Each lane runs along k: transpose 16x16 blocks in registers.
-        for p0 in (0..kc).step_by(TILE) {
-            let steps = TILE.min(kc - p0);
-            let step_mask = mask(steps);
-            let mut rows = [_mm512_setzero_ps(); TILE];
-            for (l, row) in rows.iter_mut().enumerate().take(lanes) {
-                let at = src.wrapping_add(l * lane_stride + p0);
-                // Sixteen lanes are sixteen streams through memory, more than the hardware
-                // prefetchers follow: ask for the same steps of the next panel's lane (measured
-                // on batch-1024 inference, whose input packs this way: ~5% faster). A hint only,
-                // so a line past the operand is harmless.
-                _mm_prefetch::<_MM_HINT_T0>(at.wrapping_add(TILE * lane_stride) as *const i8);
-                // SAFETY: steps p0 .. p0 + steps of lane l are readable; the rest are masked.
-                *row = unsafe {
-                    if steps == TILE {
-                        _mm512_loadu_ps(at)
-                    } else {
-                        _mm512_maskz_loadu_ps(step_mask, at)
-                    }
-                };
-            }
-            let columns = transpose(rows);
-            for (s, column) in columns.iter().enumerate().take(steps) {
-                // SAFETY: p0 + s < kc, so the 16 floats at (p0 + s) * 16 are inside dst.
-                unsafe { _mm512_storeu_ps(d.add((p0 + s) * TILE), *column) };
-            }
-        }
-    } else {
-        for p in 0..kc {
-            for l in 0..TILE {
-                // SAFETY: lane l < lanes at step p is readable.
-                dst[p * TILE + l] = if l < lanes {
-                    unsafe { *src.add(l * lane_stride + p * k_stride) }
-                } else {
-                    0.0
-                };
-            }
-        }
-    }
-}
-
-/// Packs one panel of a gathered operand: `dst[p * 16 + l] = src[rows[p] + cols[l]]` for
-/// `p < rows.len()` and `l < cols.len() <= 16`, zero for the lanes past `cols.len()`.
-///
-/// A convolution's offsets come in short runs (output positions along a row, kernel taps along
-/// a kernel row), so most panels read a window of at most 32 consecutive floats per step, or per
-/// lane: two loads and one permute gather 16 elements from it, where a `vgatherdps` took ~30
-/// cycles on Zen 4. Panels whose offsets spread further (across images) fall back to gathers.
-///
-/// # Safety
-/// AVX-512F; `src` readable at every offset `rows[p] + cols[l]`; `dst.len() >= rows.len() * 16`.
-#[target_feature(enable = "avx512f")]
-unsafe fn pack_gathered(src: *const f32, rows: &[usize], cols: &[i32], dst: &mut [f32]) {
-    assert!(dst.len() >= rows.len() * TILE && cols.len() <= TILE && !cols.is_empty());
-    let lane_mask = mask(cols.len());
-    let d = dst.as_mut_ptr();
-    let (first_col, last_col) = span(cols.iter().map(|&c| c as usize));
-    if last_col - first_col < 2 * TILE {
-        // The lanes lie in one window: the same permute for every step.
-        let (low, high) = window_masks(last_col - first_col);
-        let lanes: [i32; TILE] =
-            std::array::from_fn(|l| cols.get(l).map_or(0, |&c| c - first_col as i32));
-        // SAFETY (all blocks below): the loads read offsets rows[p] + first_col + t for t up to
-        // last_col - first_col, each between two offsets the caller vouches for, hence inside
-        // the same operand; dst holds rows.len() * 16 floats.
-        let lanes = unsafe { _mm512_loadu_epi32(lanes.as_ptr()) };
-        for (p, &row) in rows.iter().enumerate() {
-            unsafe {
-                let at = src.add(row + first_col);
-                let v = window(at, low, high, lanes, lane_mask);
-                _mm512_storeu_ps(d.add(p * TILE), v);
-            }
-        }
-        return;
-    }
-    for p0 in (0..rows.len()).step_by(TILE) {
-        let steps = &rows[p0..rows.len().min(p0 + TILE)];
-        let (first_row, last_row) = span(steps.iter().copied());
-        if last_row - first_row < 2 * TILE {
-            // 16 steps lie in one window: read each lane's 16 steps, then transpose.
-            let (low, high) = window_masks(last_row - first_row);
-            let picks: [i32; TILE] =
-                std::array::from_fn(|t| steps.get(t).map_or(0, |&r| (r - first_row) as i32));
-            let step_mask = mask(steps.len());
-            let mut by_lane = [_mm512_setzero_ps(); TILE];
-            unsafe {
-                let picks = _mm512_loadu_epi32(picks.as_ptr());
-                for (lane, &col) in by_lane.iter_mut().zip(cols) {
-                    let at = src.add(col as usize + first_row);
-                    *lane = window(at, low, high, picks, step_mask);
-                }
-            }
-            for (t, column) in transpose(by_lane).iter().enumerate().take(steps.len()) {
-                unsafe { _mm512_storeu_ps(d.add((p0 + t) * TILE), *column) };
-            }
-        } else {
-            let offsets = unsafe { _mm512_maskz_loadu_epi32(lane_mask, cols.as_ptr()) };
-            for (t, &row) in steps.iter().enumerate() {
-                unsafe {
-                    let v = _mm512_mask_i32gather_ps::<4>(
-                        _mm512_setzero_ps(),
-                        lane_mask,
-                        offsets,
-                        src.add(row),
-                    );
-                    _mm512_storeu_ps(d.add((p0 + t) * TILE), v);
-                }
-            }
-        }
-    }
-}
-
-/// The smallest and largest of some offsets.
-fn span(offsets: impl Iterator<Item = usize>) -> (usize, usize) {
-    offsets.fold((usize::MAX, 0), |(lo, hi), o| (lo.min(o), hi.max(o)))
-}
-
-/// The load masks of a window of `extent + 1 <= 32` floats: its first and second vector.
-fn window_masks(extent: usize) -> (__mmask16, __mmask16) {
-    (mask(extent + 1), mask((extent + 1).saturating_sub(TILE)))
-}
-
-/// The elements `at[picks[l]]` for the lanes of `keep` (zero elsewhere), `picks` below 32, read
-/// as two masked vector loads and one permute.
-///
-/// # Safety
-/// AVX-512F; `at` readable at the offsets under the two masks.
-#[inline]
-#[target_feature(enable = "avx512f")]
-unsafe fn window(
-    at: *const f32,
-    low: __mmask16,
-    high: __mmask16,
-    picks: __m512i,
-    keep: __mmask16,
-) -> __m512 {
-    // SAFETY: the caller's; the second pointer is formed with wrapping_add since with an empty
-    // mask it may lie past the operand.
-    unsafe {
-        let first = _mm512_maskz_loadu_ps(low, at);
-        let second = _mm512_maskz_loadu_ps(high, at.wrapping_add(TILE));
-        _mm512_maskz_permutex2var_ps(keep, first, picks, second)
-    }
-}
-
-/// The mask of the first `n <= 16` lanes.
-#[inline(always)]
-fn mask(n: usize) -> __mmask16 {
-    if n >= TILE {
-        0xFFFF
-    } else {
-        ((1u32 << n) - 1) as __mmask16
-    }
-}
-
-/// Transposes a 16x16 block held as 16 row vectors: returns the 16 column vectors.
-#[inline]
-#[target_feature(enable = "avx512f")]
-fn transpose(r: [__m512; TILE]) -> [__m512; TILE] {
-    // Stage 1: interleave neighbouring rows by single floats within each 128-bit lane.
-    let mut a = [_mm512_setzero_ps(); TILE];
-    for i in 0..8 {
-        a[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        a[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    // Stage 2: pairs of floats. Now lane L of b[4j + m] holds element 4L + m of rows 4j..4j+3.
-    let mut b = [_mm512_setzero_ps(); TILE];
-    for j in 0..4 {
-        let (x0, x1, x2, x3) = (a[4 * j], a[4 * j + 1], a[4 * j + 2], a[4 * j + 3]);
-        let pd = _mm512_castps_pd;
-        b[4 * j] = _mm512_castpd_ps(_mm512_unpacklo_pd(pd(x0), pd(x2)));
-        b[4 * j + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(pd(x0), pd(x2)));
-        b[4 * j + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(pd(x1), pd(x3)));
-        b[4 * j + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(pd(x1), pd(x3)));
-    }
-    // Stages 3 and 4: a 4x4 transpose of 128-bit lanes across b[m], b[4 + m], b[8 + m],
-    // b[12 + m]; lane L of the result is column 4L + m.
-    let mut out = [_mm512_setzero_ps(); TILE];
-    for m in 0..4 {
-        let (q0, q1, q2, q3) = (b[m], b[4 + m], b[8 + m], b[12 + m]);
-        let p0 = _mm512_shuffle_f32x4::<0x44>(q0, q1);
-        let p1 = _mm512_shuffle_f32x4::<0xEE>(q0, q1);
-        let p2 = _mm512_shuffle_f32x4::<0x44>(q2, q3);
-        let p3 = _mm512_shuffle_f32x4::<0xEE>(q2, q3);
-        out[m] = _mm512_shuffle_f32x4::<0x88>(p0, p2);
-        out[4 + m] = _mm512_shuffle_f32x4::<0xDD>(p0, p2);
-        out[8 + m] = _mm512_shuffle_f32x4::<0x88>(p1, p3);
-        out[12 + m] = _mm512_shuffle_f32x4::<0xDD>(p1, p3);
-    }
-    out
-}
-
-/// The 16x16 micro-kernel: `c[i * rsc + j] (+)= sum_p a[p * 16 + i] * b[p * 16 + j]` for
-/// `i < rows`, `j < cols`, the sum a chain of fused multiply-adds from zero in order of `p`.
-///
-/// # Safety
-/// AVX-512F; `c` writable (and readable when `add`) at those offsets; `a` and `b` hold `kc * 16`.
-#[inline]
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn kernel(
-    kc: usize,
-    a: &[f32],
-    b: &[f32],
-    c: *mut f32,
-    rsc: usize,
-    rows: usize,
-    cols: usize,
-    add: bool,
-) {
-    assert!(a.len() >= kc * TILE && b.len() >= kc * TILE);
-    let (a, b) = (a.as_ptr(), b.as_ptr());
-    let mut ab = [_mm512_setzero_ps(); TILE];
-    for p in 0..kc {
-        // SAFETY: p < kc, inside both panels (asserted above).
-        unsafe {
-            let bv = _mm512_loadu_ps(b.add(p * TILE));
-            let ap = a.add(p * TILE);
-            for (i, acc) in ab.iter_mut().enumerate() {
-                *acc = _mm512_fmadd_ps(_mm512_set1_ps(*ap.add(i)), bv, *acc);
-            }
-        }
-    }
-    let cols_mask = mask(cols);
-    for (i, &acc) in ab.iter().enumerate().take(rows) {
-        // SAFETY: row i < rows, columns under the mask: the caller's output window.
-        unsafe {
-            let row = c.add(i * rsc);
-            let v = if add {
-                _mm512_add_ps(_mm512_maskz_loadu_ps(cols_mask, row), acc)
-            } else {
-                acc
-            };
-            _mm512_mask_storeu_ps(row, cols_mask, v);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The packed panel is exactly the strided source, zero-padded, for every lane count and
-    /// every remainder of K, along each of the three packing paths.
-    #[test]
-    fn panels_hold_the_source_elements() {
-        if !available() {
-            eprintln!("skipped: no AVX-512F");
-            return;
-        }
-        let src: Vec<f32> = (0..40 * 40).map(|v| v as f32).collect();
-        for (lane_stride, k_stride) in [(1, 40), (40, 1), (40, 2)] {
-            for lanes in 0..=TILE {
-                for kc in [1, 7, 16, 17, 33] {
-                    let mut dst = vec![f32::NAN; kc * TILE];
-                    // SAFETY: the largest offset, 15 * 40 + 32 * 2, is inside src.
-                    unsafe { pack_panel(src.as_ptr(), lane_stride, k_stride, lanes, kc, &mut dst) };
-                    for p in 0..kc {
-                        for l in 0..TILE {
-                            let expected = if l < lanes {
-                                src[l * lane_stride + p * k_stride]
-                            } else {
-                                0.0
-                            };
-                            assert_eq!(
-                                dst[p * TILE + l].to_bits(),
-                                expected.to_bits(),
-                                "strides ({lane_stride}, {k_stride}), {lanes} lanes, kc {kc}: \
-                                 step {p} lane {l}"
-                            );
-                        }
-                    }
-                }
-            }
-        }
-    }
 }
