@@ -98,5 +98,56 @@ fn matrix_vector(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, matmul, matrix_vector);
+/// Products whose right operand is a transpose, as training runs them: a linear layer's forward
+/// `x @ W^T` (batch 128, 784 -> 256) and the MNIST CNN's second weight gradient `dy @ cols^T`
+/// (64 channels, 968 positions, 288 taps). gradwork packs these with register transposes;
+/// `matrixmultiply` on the same strides, one element at a time. Throughput as in `matmul`.
+fn matmul_transposed(c: &mut Criterion) {
+    let mut group = c.benchmark_group("matmul_transposed");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2));
+    let mut rng = Rng::seed_from(2);
+    for (m, k, n) in [(128, 784, 256), (64, 968, 288)] {
+        let a = Tensor::rand_uniform(&[m, k], -1.0, 1.0, &mut rng);
+        let w = Tensor::rand_uniform(&[n, k], -1.0, 1.0, &mut rng);
+        let name = format!("{m}x{k}x{n}");
+        group.throughput(Throughput::Elements((2 * m * k * n) as u64));
+        group.bench_function(BenchmarkId::new("gradwork", &name), |bench| {
+            bench.iter(|| black_box(black_box(&a).matmul(&black_box(&w).t())))
+        });
+        let (a_data, w_data) = (a.to_vec(), w.to_vec());
+        let mut out = vec![0.0f32; m * n];
+        group.bench_function(BenchmarkId::new("sgemm", &name), |bench| {
+            bench.iter(|| {
+                #[allow(unsafe_code)]
+                // SAFETY: a is m x k row-major, w is n x k row-major read as its k x n transpose
+                // (strides 1, k), and out is m x n row-major: every offset is in bounds.
+                unsafe {
+                    matrixmultiply::sgemm(
+                        m,
+                        k,
+                        n,
+                        1.0,
+                        black_box(&a_data).as_ptr(),
+                        k as isize,
+                        1,
+                        black_box(&w_data).as_ptr(),
+                        1,
+                        k as isize,
+                        0.0,
+                        out.as_mut_ptr(),
+                        n as isize,
+                        1,
+                    )
+                };
+                black_box(&out);
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, matmul, matmul_transposed, matrix_vector);
 criterion_main!(benches);
