@@ -2,8 +2,12 @@
 //!
 //! n-dimensional `f32` tensors for CPU machine learning: shared storage with strided views,
 //! NumPy broadcasting, reductions that are accurate and bitwise reproducible on any thread
-//! count, matrix products on `matrixmultiply`, convolution and pooling kernels, and a seeded,
-//! portable random number generator.
+//! count, packed matrix products (AVX-512 and AVX2 kernels, `matrixmultiply` elsewhere),
+//! convolution and pooling kernels, and a seeded, portable random number generator.
+//!
+//! The hand-written x86 kernels are chosen at run time from the CPU's features; the environment
+//! variable `GRADWORK_CPU_CAPABILITY=avx2` (or `none`) caps them, like PyTorch's
+//! `ATEN_CPU_CAPABILITY`. Every path gives the same bits, so the cap changes only the speed.
 //!
 //! ```
 //! use gradwork_tensor::{Rng, Tensor};
