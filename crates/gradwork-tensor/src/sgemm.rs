@@ -497,4 +497,32 @@ mod tests {
             )
         };
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+        /// Random shapes (K up to three blocks), any of the layouts and either way of writing
+        /// the output: every packed kernel this CPU runs gives `matrixmultiply`'s bits.
+        #[test]
+        fn random_products_match_matrixmultiply(
+            m in 1usize..40,
+            k in 1usize..700,
+            n in 1usize..40,
+            layout_a in 0usize..3,
+            layout_b in 0usize..3,
+            accumulate in proptest::prelude::any::<bool>(),
+            seed in 0u64..1000,
+        ) {
+            let mut rng = Rng::seed_from(seed);
+            let a = random(2 * m * k, &mut rng);
+            let b = random(2 * k * n, &mut rng);
+            let c0 = random(m * (n + 1), &mut rng);
+            let sa = [(k, 1), (1, m), (2 * k, 2)][layout_a];
+            let sb = [(n, 1), (1, k), (1, 2 * k)][layout_b];
+            for isa in isas() {
+                let (ours, theirs) = both(isa, (m, k, n), &a, sa, &b, sb, n + 1, &c0, accumulate);
+                same_bits(&ours, &theirs, &format!("{isa:?} {m}x{k}x{n} {sa:?} {sb:?}"));
+            }
+        }
+    }
 }
