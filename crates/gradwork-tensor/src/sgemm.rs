@@ -1,11 +1,12 @@
 //! The single-threaded matrix product every `matmul` piece and convolution block runs:
-//! gradwork's own packed kernel on CPUs with AVX-512F, `matrixmultiply::sgemm` elsewhere.
+//! gradwork's own packed kernels (`sgemm_x86`) on CPUs with AVX-512F, and with AVX2 for products
+//! whose right operand is a transpose; `matrixmultiply::sgemm` elsewhere.
 //!
 //! Why a kernel of our own: `matrixmultiply` packs a row-major left operand, and any right
 //! operand that is a transpose (`x @ w^T` in every linear layer, `dy @ cols^T` in every
 //! convolution's weight gradient), one element at a time. On the MLP benchmark that packing
 //! was 16% of a training step, as much as a third of the time in the kernel itself. Here those
-//! operands are packed with 16x16 register transposes (`sgemm_x86`).
+//! operands are packed with register transposes (16x16 with AVX-512, 8x8 with AVX2).
 //!
 //! **The same bits as `matrixmultiply`.** Both compute every output element the same way: the
 //! K axis is cut into blocks of [`KC`] from the start, each block's products are summed in order
@@ -21,6 +22,7 @@ pub(crate) const KC: usize = 256;
 
 /// The right operand of a product, as the packed kernel reads it.
 #[derive(Clone, Copy)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub(crate) enum RightOperand<'a> {
     /// Element `(p, j)` at `ptr + p * row_stride + j * col_stride`.
     Strided {
@@ -31,7 +33,6 @@ pub(crate) enum RightOperand<'a> {
     /// Element `(p, j)` at `ptr + row_offsets[p] + col_offsets[j]`: a column matrix of a
     /// convolution read straight from the image, without writing it out (an implicit im2col).
     /// The column offsets are non-negative.
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     Gathered {
         ptr: *const f32,
         row_offsets: &'a [usize],
