@@ -11,6 +11,11 @@
 //! element is still one sgemm dot product over the same operands, so the bits are the same as
 //! one product per image. Measured on the MNIST CNN's second layer (batch 64, one thread): the
 //! forward pass 4.55 -> 4.0 ms, the input gradient 3.94 -> 3.65 ms.
+//!
+//! Where the packed AVX-512 kernel runs and there is no padding, the forward pass and the weight
+//! gradient do not write the column matrix at all: sgemm reads it in place through offsets
+//! ([`crate::im2col::gather_offsets`], an implicit im2col), the same elements in the same order.
+//! MNIST CNN second layer: forward 5.0 -> 3.3 ms, weight gradient 5.4 -> 3.5 ms.
 
 use crate::im2col::{
     as_lane_offsets, col2im, gather_offsets, gemm, gemm_gathered, im2col, ConvGeometry, MatRef,
