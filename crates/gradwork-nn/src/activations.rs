@@ -4,11 +4,14 @@ use gradwork_autodiff::Var;
 
 use crate::ctx::Ctx;
 use crate::error::Result;
-use crate::module::Module;
+use crate::module::{LayerKind, Module};
 use crate::param::Param;
 
 macro_rules! activation {
     ($(#[$doc:meta])* $name:ident, |$x:ident| $body:expr) => {
+        activation!($(#[$doc])* $name, |$x| $body, LayerKind::Opaque);
+    };
+    ($(#[$doc:meta])* $name:ident, |$x:ident| $body:expr, $kind:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, Default)]
         pub struct $name;
@@ -22,13 +25,16 @@ macro_rules! activation {
             fn describe(&self) -> String {
                 stringify!($name).to_string()
             }
+            fn kind(&self) -> LayerKind {
+                $kind
+            }
         }
     };
 }
 
 activation!(
     /// `max(x, 0)`.
-    Relu, |x| x.relu()
+    Relu, |x| x.relu(), LayerKind::Relu
 );
 activation!(
     /// GELU with the exact Gaussian CDF (PyTorch's default).

@@ -38,12 +38,13 @@ mod module;
 mod param;
 pub mod prune;
 pub mod regularization;
+pub mod reorder;
 mod sequential;
 mod state_dict;
 
 pub use ctx::{Ctx, ParamGrads};
 pub use error::{NnError, Result, ShapeMismatch};
-pub use module::{join_path, predict, Module};
+pub use module::{join_path, predict, LayerKind, Module};
 pub use param::{Param, ParamId};
 pub use sequential::Sequential;
 pub use state_dict::{StateDict, TensorRecord};

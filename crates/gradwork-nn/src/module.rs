@@ -47,6 +47,12 @@ pub trait Module: Send {
         "Module".to_string()
     }
 
+    /// What a container may assume about this layer when it runs an equivalent, cheaper order
+    /// of adjacent layers (see [`crate::reorder`]). Default: nothing.
+    fn kind(&self) -> LayerKind {
+        LayerKind::Opaque
+    }
+
     /// The number of learnable scalars.
     fn num_params(&self) -> usize {
         let mut total = 0;
@@ -111,6 +117,18 @@ pub trait Module: Send {
         });
         Ok(())
     }
+}
+
+/// What a layer computes, as far as reordering adjacent layers is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LayerKind {
+    /// Nothing is assumed: the layer runs where it was put.
+    Opaque,
+    /// `max(x, 0)` on each element, with the gradient `x > 0` ([`crate::activations::Relu`]).
+    Relu,
+    /// Max pooling ([`crate::layers::MaxPool2d`]).
+    MaxPool,
 }
 
 /// Runs a module on a constant input in evaluation mode and returns the output tensor.

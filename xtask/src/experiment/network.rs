@@ -11,6 +11,7 @@ use gradwork::data::PAD_ID;
 use gradwork::nn::layers::{
     Embedding, Lstm, RecurrentState, SinusoidalPositionalEncoding, TransformerEncoder,
 };
+use gradwork::nn::reorder::runs_first;
 use gradwork::nn::{join_path, Ctx, Module, Param, Result as NnResult};
 use gradwork::tensor::Tensor;
 
@@ -71,7 +72,20 @@ impl Module for Network {
     fn forward(&mut self, cx: &mut Ctx, input: &Var) -> NnResult<Var> {
         let mut x = input.clone();
         let mut padding: Option<Tensor> = None;
-        for layer in &mut self.layers {
+        let mut i = 0;
+        while i < self.layers.len() {
+            // A ReLU before a max pooling runs after it, as in `Sequential` (same values and
+            // gradients, less work; see `gradwork_nn::reorder`).
+            if let [NetLayer::Plain(first), NetLayer::Plain(second), ..] = &mut self.layers[i..] {
+                if runs_first(&**first, &**second) {
+                    x = second.forward(cx, &x)?;
+                    x = first.forward(cx, &x)?;
+                    i += 2;
+                    continue;
+                }
+            }
+            let layer = &mut self.layers[i];
+            i += 1;
             x = match layer {
                 NetLayer::Plain(m) => m.forward(cx, &x)?,
                 NetLayer::Embedding { embed, scale } => {

@@ -6,7 +6,7 @@ use gradwork_tensor::Pool2dOptions;
 
 use crate::ctx::Ctx;
 use crate::error::{NnError, Result};
-use crate::module::Module;
+use crate::module::{LayerKind, Module};
 use crate::param::Param;
 
 fn check_image(layer: String, input: &Var) -> Result<()> {
@@ -84,6 +84,10 @@ impl Module for MaxPool2d {
             "MaxPool2d(kernel {:?}, stride {:?}, padding {:?})",
             o.kernel, o.stride, o.padding
         )
+    }
+
+    fn kind(&self) -> LayerKind {
+        LayerKind::MaxPool
     }
 }
 
