@@ -65,6 +65,23 @@ impl PackedKernel for Avx512 {
         // SAFETY: as above.
         unsafe { kernel(kc, a, b, c, rsc, rows, cols, add) }
     }
+
+    const READS_ROWS: bool = true;
+
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn kernel_rows(
+        kc: usize,
+        a: *const f32,
+        lda: usize,
+        b: &[f32],
+        c: *mut f32,
+        rsc: usize,
+        cols: usize,
+        add: bool,
+    ) {
+        // SAFETY: as above.
+        unsafe { kernel_rows(kc, a, lda, b, c, rsc, cols, add) }
+    }
 }
 
 /// Packs one panel: `dst[p * 16 + l] = src[l * lane_stride + p * k_stride]` for lanes
@@ -333,9 +350,105 @@ unsafe fn kernel(
     }
 }
 
+/// [`kernel`] for a whole left panel read in place: row `i` of the tile at `a + i * lda`.
+///
+/// # Safety
+/// AVX-512F; `a` readable at `i * lda + p` for `i < 16`, `p < kc`; `c` as in [`kernel`] with
+/// 16 rows; `b` holds `kc * 16`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn kernel_rows(
+    kc: usize,
+    a: *const f32,
+    lda: usize,
+    b: &[f32],
+    c: *mut f32,
+    rsc: usize,
+    cols: usize,
+    add: bool,
+) {
+    assert!(b.len() >= kc * TILE);
+    let b = b.as_ptr();
+    let mut ab = [_mm512_setzero_ps(); TILE];
+    // Four row groups, each addressed from one pointer as base + {0, 1, 2, 3} * lda.
+    let groups: [*const f32; 4] = std::array::from_fn(|g| a.wrapping_add(4 * g * lda));
+    for p in 0..kc {
+        // SAFETY: p < kc, inside the panel and the rows (the caller's contract).
+        unsafe {
+            let bv = _mm512_loadu_ps(b.add(p * TILE));
+            for (g, &base) in groups.iter().enumerate() {
+                let at = base.add(p);
+                for r in 0..4 {
+                    let acc = &mut ab[4 * g + r];
+                    *acc = _mm512_fmadd_ps(_mm512_set1_ps(*at.add(r * lda)), bv, *acc);
+                }
+            }
+        }
+    }
+    let cols_mask = mask(cols);
+    for (i, &acc) in ab.iter().enumerate() {
+        // SAFETY: row i < 16, columns under the mask: the caller's output window.
+        unsafe {
+            let row = c.add(i * rsc);
+            let v = if add {
+                _mm512_add_ps(_mm512_maskz_loadu_ps(cols_mask, row), acc)
+            } else {
+                acc
+            };
+            _mm512_mask_storeu_ps(row, cols_mask, v);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reading a left panel in place gives the bits of packing it first, for every column count,
+    /// with and without accumulation, on a row stride that is not a multiple of the panel.
+    #[test]
+    fn rows_read_in_place_match_the_packed_panel() {
+        if !std::is_x86_feature_detected!("avx512f") {
+            eprintln!("skipped: no AVX-512F");
+            return;
+        }
+        let mut rng = crate::rng::Rng::seed_from(3);
+        let mut random =
+            |n: usize| -> Vec<f32> { (0..n).map(|_| rng.next_normal() as f32).collect() };
+        let (kc, lda, rsc) = (37, 45, 19);
+        let a = random(TILE * lda);
+        let b = random(kc * TILE);
+        let c0 = random(TILE * rsc);
+        let mut packed = vec![0.0; kc * TILE];
+        // SAFETY: lane l, step p reads a[l * lda + p] with p < kc <= lda.
+        unsafe { pack_panel(a.as_ptr(), lda, 1, TILE, kc, &mut packed) };
+        for cols in [1, 9, 16] {
+            for add in [false, true] {
+                let (mut via_pack, mut in_place) = (c0.clone(), c0.clone());
+                // SAFETY: 16 rows of rsc >= cols floats, the panels hold kc * 16.
+                unsafe {
+                    kernel(kc, &packed, &b, via_pack.as_mut_ptr(), rsc, TILE, cols, add);
+                    kernel_rows(
+                        kc,
+                        a.as_ptr(),
+                        lda,
+                        &b,
+                        in_place.as_mut_ptr(),
+                        rsc,
+                        cols,
+                        add,
+                    );
+                }
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(
+                    bits(&via_pack),
+                    bits(&in_place),
+                    "{cols} columns, add {add}"
+                );
+            }
+        }
+    }
 
     /// The packed panel is exactly the strided source, zero-padded, for every lane count and
     /// every remainder of K, along each of the three packing paths.
