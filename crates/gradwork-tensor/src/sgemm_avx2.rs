@@ -79,6 +79,23 @@ impl PackedKernel for Avx2 {
         // SAFETY: as above.
         unsafe { kernel(kc, a, b, c, rsc, rows, cols, add) }
     }
+
+    const READS_ROWS: bool = true;
+
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn kernel_rows(
+        kc: usize,
+        a: *const f32,
+        lda: usize,
+        b: &[f32],
+        c: *mut f32,
+        rsc: usize,
+        cols: usize,
+        add: bool,
+    ) {
+        // SAFETY: as above.
+        unsafe { kernel_rows(kc, a, lda, b, c, rsc, cols, add) }
+    }
 }
 
 /// Packs a panel of `L` lanes (6 or 16): `dst[p * L + l] = src[l * lane_stride + p * k_stride]`
@@ -217,6 +234,67 @@ unsafe fn kernel(
             }
         }
     }
+    // SAFETY: the caller's output window.
+    unsafe { store_tile(&ab, c, rsc, rows, cols, add) }
+}
+
+/// [`kernel`] for a whole left panel read in place: row `i` of the tile at `a + i * lda`.
+///
+/// # Safety
+/// AVX2 and FMA; `a` readable at `i * lda + p` for `i < 6`, `p < kc`; `c` as in [`kernel`]
+/// with 6 rows; `b` holds `kc * 16`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn kernel_rows(
+    kc: usize,
+    a: *const f32,
+    lda: usize,
+    b: &[f32],
+    c: *mut f32,
+    rsc: usize,
+    cols: usize,
+    add: bool,
+) {
+    assert!(b.len() >= kc * NR && cols <= NR);
+    let b = b.as_ptr();
+    let mut ab = [[_mm256_setzero_ps(); 2]; MR];
+    // Two row groups, each addressed from one pointer as base + {0, 1, 2} * lda.
+    let groups = [a, a.wrapping_add(3 * lda)];
+    for p in 0..kc {
+        // SAFETY: p < kc, inside the panel and the rows (the caller's contract).
+        unsafe {
+            let b0 = _mm256_loadu_ps(b.add(p * NR));
+            let b1 = _mm256_loadu_ps(b.add(p * NR + V));
+            for (g, &base) in groups.iter().enumerate() {
+                let at = base.add(p);
+                for r in 0..3 {
+                    let acc = &mut ab[3 * g + r];
+                    let av = _mm256_broadcast_ss(&*at.add(r * lda));
+                    acc[0] = _mm256_fmadd_ps(av, b0, acc[0]);
+                    acc[1] = _mm256_fmadd_ps(av, b1, acc[1]);
+                }
+            }
+        }
+    }
+    // SAFETY: the caller's output window.
+    unsafe { store_tile(&ab, c, rsc, MR, cols, add) }
+}
+
+/// Writes (or adds) the first `rows` rows and `cols` columns of a tile's sums to `c`.
+///
+/// # Safety
+/// AVX; `c` writable (and readable when `add`) at `i * rsc + j` for `i < rows`, `j < cols`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn store_tile(
+    ab: &[[__m256; 2]; MR],
+    c: *mut f32,
+    rsc: usize,
+    rows: usize,
+    cols: usize,
+    add: bool,
+) {
     for (i, acc) in ab.iter().enumerate().take(rows) {
         // SAFETY: row i < rows of the caller's tile; only its first `cols` columns are touched.
         unsafe {
@@ -247,6 +325,50 @@ unsafe fn kernel(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reading a left panel in place gives the bits of packing it first.
+    #[test]
+    fn rows_read_in_place_match_the_packed_panel() {
+        if !(std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")) {
+            eprintln!("skipped: no AVX2 and FMA");
+            return;
+        }
+        let mut rng = crate::rng::Rng::seed_from(5);
+        let mut random =
+            |n: usize| -> Vec<f32> { (0..n).map(|_| rng.next_normal() as f32).collect() };
+        let (kc, lda, rsc) = (37, 45, 19);
+        let a = random(MR * lda);
+        let b = random(kc * NR);
+        let c0 = random(MR * rsc);
+        let mut packed = vec![0.0; kc * MR + 2];
+        // SAFETY: lane l, step p reads a[l * lda + p] with p < kc <= lda.
+        unsafe { pack_panel::<MR>(a.as_ptr(), (lda, 1), MR, kc, &mut packed) };
+        for cols in [1, 9, 16] {
+            for add in [false, true] {
+                let (mut via_pack, mut in_place) = (c0.clone(), c0.clone());
+                // SAFETY: 6 rows of rsc >= cols floats, the panels hold kc * 6 and kc * 16.
+                unsafe {
+                    kernel(kc, &packed, &b, via_pack.as_mut_ptr(), rsc, MR, cols, add);
+                    kernel_rows(
+                        kc,
+                        a.as_ptr(),
+                        lda,
+                        &b,
+                        in_place.as_mut_ptr(),
+                        rsc,
+                        cols,
+                        add,
+                    );
+                }
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(
+                    bits(&via_pack),
+                    bits(&in_place),
+                    "{cols} columns, add {add}"
+                );
+            }
+        }
+    }
 
     fn usable() -> bool {
         std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")

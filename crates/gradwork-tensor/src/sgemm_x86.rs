@@ -11,11 +11,11 @@
 //! Packing is where this differs from `matrixmultiply`: a panel whose source runs along K (a
 //! row-major left operand, a transposed right one) is read in square blocks into registers and
 //! transposed there, instead of one strided element at a time; a source that runs along the
-//! panel is copied one vector per k. With AVX-512, whole panels of a row-major left operand are
-//! not packed at all: the kernel broadcasts its elements straight from the rows (the kernel
+//! panel is copied one vector per k. Whole panels of a row-major left operand are not packed
+//! at all: the kernel broadcasts their elements straight from the rows (the kernel
 //! reads each element once per step either way, and the rows of a panel stay in L1/L2 across
-//! the right panels). That saves a copy of the left operand: batch-1024 inference 203k -> 215k
-//! samples/s on one thread, 377k -> 405k on two. Strides that would put the panel's rows into
+//! the right panels). That saves a copy of the left operand: with AVX-512, batch-1024 inference
+//! 203k -> 215k samples/s on one thread, 377k -> 405k on two. Strides that would put the panel's rows into
 //! too few L1 sets (multiples of 512 floats) are still packed.
 //!
 //! Every kernel sums each K block with a chain of fused multiply-adds from zero and adds the
