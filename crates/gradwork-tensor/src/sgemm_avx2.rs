@@ -326,50 +326,6 @@ unsafe fn store_tile(
 mod tests {
     use super::*;
 
-    /// Reading a left panel in place gives the bits of packing it first.
-    #[test]
-    fn rows_read_in_place_match_the_packed_panel() {
-        if !(std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")) {
-            eprintln!("skipped: no AVX2 and FMA");
-            return;
-        }
-        let mut rng = crate::rng::Rng::seed_from(5);
-        let mut random =
-            |n: usize| -> Vec<f32> { (0..n).map(|_| rng.next_normal() as f32).collect() };
-        let (kc, lda, rsc) = (37, 45, 19);
-        let a = random(MR * lda);
-        let b = random(kc * NR);
-        let c0 = random(MR * rsc);
-        let mut packed = vec![0.0; kc * MR + 2];
-        // SAFETY: lane l, step p reads a[l * lda + p] with p < kc <= lda.
-        unsafe { pack_panel::<MR>(a.as_ptr(), (lda, 1), MR, kc, &mut packed) };
-        for cols in [1, 9, 16] {
-            for add in [false, true] {
-                let (mut via_pack, mut in_place) = (c0.clone(), c0.clone());
-                // SAFETY: 6 rows of rsc >= cols floats, the panels hold kc * 6 and kc * 16.
-                unsafe {
-                    kernel(kc, &packed, &b, via_pack.as_mut_ptr(), rsc, MR, cols, add);
-                    kernel_rows(
-                        kc,
-                        a.as_ptr(),
-                        lda,
-                        &b,
-                        in_place.as_mut_ptr(),
-                        rsc,
-                        cols,
-                        add,
-                    );
-                }
-                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-                assert_eq!(
-                    bits(&via_pack),
-                    bits(&in_place),
-                    "{cols} columns, add {add}"
-                );
-            }
-        }
-    }
-
     fn usable() -> bool {
         std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
     }

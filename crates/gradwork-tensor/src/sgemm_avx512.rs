@@ -405,51 +405,6 @@ unsafe fn kernel_rows(
 mod tests {
     use super::*;
 
-    /// Reading a left panel in place gives the bits of packing it first, for every column count,
-    /// with and without accumulation, on a row stride that is not a multiple of the panel.
-    #[test]
-    fn rows_read_in_place_match_the_packed_panel() {
-        if !std::is_x86_feature_detected!("avx512f") {
-            eprintln!("skipped: no AVX-512F");
-            return;
-        }
-        let mut rng = crate::rng::Rng::seed_from(3);
-        let mut random =
-            |n: usize| -> Vec<f32> { (0..n).map(|_| rng.next_normal() as f32).collect() };
-        let (kc, lda, rsc) = (37, 45, 19);
-        let a = random(TILE * lda);
-        let b = random(kc * TILE);
-        let c0 = random(TILE * rsc);
-        let mut packed = vec![0.0; kc * TILE];
-        // SAFETY: lane l, step p reads a[l * lda + p] with p < kc <= lda.
-        unsafe { pack_panel(a.as_ptr(), lda, 1, TILE, kc, &mut packed) };
-        for cols in [1, 9, 16] {
-            for add in [false, true] {
-                let (mut via_pack, mut in_place) = (c0.clone(), c0.clone());
-                // SAFETY: 16 rows of rsc >= cols floats, the panels hold kc * 16.
-                unsafe {
-                    kernel(kc, &packed, &b, via_pack.as_mut_ptr(), rsc, TILE, cols, add);
-                    kernel_rows(
-                        kc,
-                        a.as_ptr(),
-                        lda,
-                        &b,
-                        in_place.as_mut_ptr(),
-                        rsc,
-                        cols,
-                        add,
-                    );
-                }
-                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-                assert_eq!(
-                    bits(&via_pack),
-                    bits(&in_place),
-                    "{cols} columns, add {add}"
-                );
-            }
-        }
-    }
-
     /// The packed panel is exactly the strided source, zero-padded, for every lane count and
     /// every remainder of K, along each of the three packing paths.
     #[test]

@@ -303,7 +303,60 @@ unsafe fn drive<K: PackedKernel>(
 
 #[cfg(test)]
 mod tests {
-    use super::rows_spread_over_l1;
+    use super::*;
+    use crate::rng::Rng;
+
+    /// Reading a left panel in place gives the bits of packing it first, for every column count,
+    /// with and without accumulation, on a row stride that is not a multiple of the panel.
+    fn in_place_rows_match_the_packed_panel<K: PackedKernel>() {
+        let mut rng = Rng::seed_from(3);
+        let mut random =
+            |n: usize| -> Vec<f32> { (0..n).map(|_| rng.next_normal() as f32).collect() };
+        let (mr, nr) = (K::MR, K::NR);
+        let (kc, lda, rsc) = (37, 45, 19);
+        let a = random(mr * lda);
+        let b = random(kc * nr);
+        let c0 = random(mr * rsc);
+        let mut packed = vec![0.0; kc * mr + SLACK];
+        // SAFETY: lane l, step p reads a[l * lda + p] with p < kc <= lda; the kernels run only
+        // where the CPU has their features (checked by the caller).
+        unsafe { K::pack_a(a.as_ptr(), (lda, 1), mr, kc, &mut packed) };
+        for cols in [1, 9, nr] {
+            for add in [false, true] {
+                let (mut via_pack, mut in_place) = (c0.clone(), c0.clone());
+                // SAFETY: MR rows of rsc >= cols floats; the panels hold kc * MR and kc * NR.
+                unsafe {
+                    K::kernel(kc, &packed, &b, via_pack.as_mut_ptr(), rsc, mr, cols, add);
+                    K::kernel_rows(
+                        kc,
+                        a.as_ptr(),
+                        lda,
+                        &b,
+                        in_place.as_mut_ptr(),
+                        rsc,
+                        cols,
+                        add,
+                    );
+                }
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(
+                    bits(&via_pack),
+                    bits(&in_place),
+                    "{cols} columns, add {add}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn rows_read_in_place_match_the_packed_panel() {
+        if std::is_x86_feature_detected!("avx512f") {
+            in_place_rows_match_the_packed_panel::<Avx512>();
+        }
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            in_place_rows_match_the_packed_panel::<Avx2>();
+        }
+    }
 
     /// The strides the workloads use are read in place; those that stack a panel's rows into a
     /// few L1 sets are not.
