@@ -12,11 +12,11 @@
 //! row-major left operand, a transposed right one) is read in square blocks into registers and
 //! transposed there, instead of one strided element at a time; a source that runs along the
 //! panel is copied one vector per k. Whole panels of a row-major left operand are not packed
-//! at all: the kernel broadcasts their elements straight from the rows (the kernel
-//! reads each element once per step either way, and the rows of a panel stay in L1/L2 across
-//! the right panels). That saves a copy of the left operand: with AVX-512, batch-1024 inference
-//! 203k -> 215k samples/s on one thread, 377k -> 405k on two. Strides that would put the panel's rows into
-//! too few L1 sets (multiples of 512 floats) are still packed.
+//! at all: the kernel broadcasts their elements straight from the rows (it reads each element
+//! once per step either way, and a panel's rows stay in L1/L2 across the right panels). That
+//! saves a copy of the left operand: with AVX-512, batch-1024 inference 203k -> 215k samples/s
+//! on one thread, 377k -> 405k on two. Strides that would crowd the panel's rows into a few L1
+//! sets (multiples of 512 floats) are still packed.
 //!
 //! Every kernel sums each K block with a chain of fused multiply-adds from zero and adds the
 //! block sum to the output: the arithmetic of `matrixmultiply`'s kernels (see the
@@ -278,7 +278,8 @@ unsafe fn drive<K: PackedKernel>(
                         let bp = &b_pack[b_panel * kc * nr..][..kc * nr];
                         for (a_panel, i) in (0..mc).step_by(mr).enumerate() {
                             let rows = mr.min(mc - i);
-                            let out = c.add((ic + i) * rsc + jc + j);
+                            // SAFETY: the tile's first element is inside the m x n output.
+                            let out = unsafe { c.add((ic + i) * rsc + jc + j) };
                             if in_place && rows == mr {
                                 // SAFETY: rows ic + i .. + MR and columns pc .. pc + kc of a
                                 // are in bounds; the tile is inside the output.
@@ -290,9 +291,7 @@ unsafe fn drive<K: PackedKernel>(
                             }
                             let ap = &a_pack[a_panel * kc * mr..][..kc * mr];
                             // SAFETY: the tile's rows and columns are inside the m x n output.
-                            unsafe {
-                                K::kernel(kc, ap, bp, out, rsc, rows, cols, add);
-                            }
+                            unsafe { K::kernel(kc, ap, bp, out, rsc, rows, cols, add) };
                         }
                     }
                 }
