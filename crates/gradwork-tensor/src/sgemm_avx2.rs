@@ -23,81 +23,6 @@ const V: usize = 8;
 /// The AVX2 + FMA kernel.
 pub(crate) struct Avx2;
 
-impl PackedKernel for Avx2 {
-    const MR: usize = MR;
-    const NR: usize = NR;
-    const MC: usize = 120;
-
-    unsafe fn pack_a(
-        src: *const f32,
-        strides: (usize, usize),
-        lanes: usize,
-        kc: usize,
-        dst: &mut [f32],
-    ) {
-        // SAFETY: the caller's contract; this type is only used when the CPU has AVX2 and FMA.
-        unsafe { pack_panel::<MR>(src, strides, lanes, kc, dst) }
-    }
-
-    unsafe fn pack_b(
-        src: *const f32,
-        strides: (usize, usize),
-        lanes: usize,
-        kc: usize,
-        dst: &mut [f32],
-    ) {
-        // SAFETY: as above.
-        unsafe { pack_panel::<NR>(src, strides, lanes, kc, dst) }
-    }
-
-    unsafe fn pack_b_gathered(src: *const f32, rows: &[usize], cols: &[i32], dst: &mut [f32]) {
-        // Not used: only the AVX-512 path reads gathered operands (`gathers_available`). Kept
-        // correct for completeness, one element at a time.
-        assert!(dst.len() >= rows.len() * NR && cols.len() <= NR);
-        for (p, &row) in rows.iter().enumerate() {
-            for l in 0..NR {
-                dst[p * NR + l] = match cols.get(l) {
-                    // SAFETY: the caller vouches for src + row + cols[l].
-                    Some(&col) => unsafe { *src.add(row + col as usize) },
-                    None => 0.0,
-                };
-            }
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn kernel(
-        kc: usize,
-        a: &[f32],
-        b: &[f32],
-        c: *mut f32,
-        rsc: usize,
-        rows: usize,
-        cols: usize,
-        add: bool,
-    ) {
-        // SAFETY: as above.
-        unsafe { kernel(kc, a, b, c, rsc, rows, cols, add) }
-    }
-
-    const READS_ROWS: bool = true;
-
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn kernel_rows(
-        kc: usize,
-        a: *const f32,
-        lda: usize,
-        b: &[f32],
-        c: *mut f32,
-        rsc: usize,
-        cols: usize,
-        add: bool,
-    ) {
-        // SAFETY: as above.
-        unsafe { kernel_rows(kc, a, lda, b, c, rsc, cols, add) }
-    }
-}
-
 /// Packs a panel of `L` lanes (6 or 16): `dst[p * L + l] = src[l * lane_stride + p * k_stride]`
 /// for `l < lanes`, `p < kc`, zero for the lanes past `lanes`; writes up to 2 floats past
 /// `kc * L` (for `L = 6`).
@@ -200,87 +125,6 @@ fn transpose8(r: [__m256; V]) -> [__m256; V] {
     out
 }
 
-/// The 6x16 micro-kernel (see [`PackedKernel::kernel`]).
-///
-/// # Safety
-/// AVX2 and FMA; `c` writable (and readable when `add`) at the tile's offsets; `a` and `b`
-/// hold `kc * 6` and `kc * 16` floats.
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn kernel(
-    kc: usize,
-    a: &[f32],
-    b: &[f32],
-    c: *mut f32,
-    rsc: usize,
-    rows: usize,
-    cols: usize,
-    add: bool,
-) {
-    assert!(a.len() >= kc * MR && b.len() >= kc * NR && rows <= MR && cols <= NR);
-    let (a, b) = (a.as_ptr(), b.as_ptr());
-    let mut ab = [[_mm256_setzero_ps(); 2]; MR];
-    for p in 0..kc {
-        // SAFETY: p < kc, inside both panels (asserted above).
-        unsafe {
-            let b0 = _mm256_loadu_ps(b.add(p * NR));
-            let b1 = _mm256_loadu_ps(b.add(p * NR + V));
-            let ap = a.add(p * MR);
-            for (i, acc) in ab.iter_mut().enumerate() {
-                let av = _mm256_broadcast_ss(&*ap.add(i));
-                acc[0] = _mm256_fmadd_ps(av, b0, acc[0]);
-                acc[1] = _mm256_fmadd_ps(av, b1, acc[1]);
-            }
-        }
-    }
-    // SAFETY: the caller's output window.
-    unsafe { store_tile(&ab, c, rsc, rows, cols, add) }
-}
-
-/// [`kernel`] for a whole left panel read in place: row `i` of the tile at `a + i * lda`.
-///
-/// # Safety
-/// AVX2 and FMA; `a` readable at `i * lda + p` for `i < 6`, `p < kc`; `c` as in [`kernel`]
-/// with 6 rows; `b` holds `kc * 16`.
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn kernel_rows(
-    kc: usize,
-    a: *const f32,
-    lda: usize,
-    b: &[f32],
-    c: *mut f32,
-    rsc: usize,
-    cols: usize,
-    add: bool,
-) {
-    assert!(b.len() >= kc * NR && cols <= NR);
-    let b = b.as_ptr();
-    let mut ab = [[_mm256_setzero_ps(); 2]; MR];
-    // Two row groups, each addressed from one pointer as base + {0, 1, 2} * lda.
-    let groups = [a, a.wrapping_add(3 * lda)];
-    for p in 0..kc {
-        // SAFETY: p < kc, inside the panel and the rows (the caller's contract).
-        unsafe {
-            let b0 = _mm256_loadu_ps(b.add(p * NR));
-            let b1 = _mm256_loadu_ps(b.add(p * NR + V));
-            for (g, &base) in groups.iter().enumerate() {
-                let at = base.add(p);
-                for r in 0..3 {
-                    let acc = &mut ab[3 * g + r];
-                    let av = _mm256_broadcast_ss(&*at.add(r * lda));
-                    acc[0] = _mm256_fmadd_ps(av, b0, acc[0]);
-                    acc[1] = _mm256_fmadd_ps(av, b1, acc[1]);
-                }
-            }
-        }
-    }
-    // SAFETY: the caller's output window.
-    unsafe { store_tile(&ab, c, rsc, MR, cols, add) }
-}
-
 /// Writes (or adds) the first `rows` rows and `cols` columns of a tile's sums to `c`.
 ///
 /// # Safety
@@ -319,6 +163,130 @@ unsafe fn store_tile(
                 }
             }
         }
+    }
+}
+
+impl PackedKernel for Avx2 {
+    const MR: usize = MR;
+    const NR: usize = NR;
+    const MC: usize = 120;
+
+    unsafe fn pack_a(
+        src: *const f32,
+        strides: (usize, usize),
+        lanes: usize,
+        kc: usize,
+        dst: &mut [f32],
+    ) {
+        // SAFETY: the caller's contract; this type is only used when the CPU has AVX2 and FMA.
+        unsafe { pack_panel::<MR>(src, strides, lanes, kc, dst) }
+    }
+
+    unsafe fn pack_b(
+        src: *const f32,
+        strides: (usize, usize),
+        lanes: usize,
+        kc: usize,
+        dst: &mut [f32],
+    ) {
+        // SAFETY: as above.
+        unsafe { pack_panel::<NR>(src, strides, lanes, kc, dst) }
+    }
+
+    unsafe fn pack_b_gathered(src: *const f32, rows: &[usize], cols: &[i32], dst: &mut [f32]) {
+        // Not used: only the AVX-512 path reads gathered operands (`gathers_available`). Kept
+        // correct for completeness, one element at a time.
+        assert!(dst.len() >= rows.len() * NR && cols.len() <= NR);
+        for (p, &row) in rows.iter().enumerate() {
+            for l in 0..NR {
+                dst[p * NR + l] = match cols.get(l) {
+                    // SAFETY: the caller vouches for src + row + cols[l].
+                    Some(&col) => unsafe { *src.add(row + col as usize) },
+                    None => 0.0,
+                };
+            }
+        }
+    }
+
+    /// The 6x16 micro-kernel (see [`PackedKernel::kernel`]).
+    ///
+    /// # Safety
+    /// AVX2 and FMA; `c` writable (and readable when `add`) at the tile's offsets; `a` and `b`
+    /// hold `kc * 6` and `kc * 16` floats.
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn kernel(
+        kc: usize,
+        a: &[f32],
+        b: &[f32],
+        c: *mut f32,
+        rsc: usize,
+        rows: usize,
+        cols: usize,
+        add: bool,
+    ) {
+        assert!(a.len() >= kc * MR && b.len() >= kc * NR && rows <= MR && cols <= NR);
+        let (a, b) = (a.as_ptr(), b.as_ptr());
+        let mut ab = [[_mm256_setzero_ps(); 2]; MR];
+        for p in 0..kc {
+            // SAFETY: p < kc, inside both panels (asserted above).
+            unsafe {
+                let b0 = _mm256_loadu_ps(b.add(p * NR));
+                let b1 = _mm256_loadu_ps(b.add(p * NR + V));
+                let ap = a.add(p * MR);
+                for (i, acc) in ab.iter_mut().enumerate() {
+                    let av = _mm256_broadcast_ss(&*ap.add(i));
+                    acc[0] = _mm256_fmadd_ps(av, b0, acc[0]);
+                    acc[1] = _mm256_fmadd_ps(av, b1, acc[1]);
+                }
+            }
+        }
+        // SAFETY: the caller's output window.
+        unsafe { store_tile(&ab, c, rsc, rows, cols, add) }
+    }
+
+    const READS_ROWS: bool = true;
+
+    /// [`Self::kernel`] for a whole left panel read in place: row `i` of the tile at `a + i * lda`.
+    ///
+    /// # Safety
+    /// AVX2 and FMA; `a` readable at `i * lda + p` for `i < 6`, `p < kc`; `c` as in
+    /// [`Self::kernel`] with 6 rows; `b` holds `kc * 16`.
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn kernel_rows(
+        kc: usize,
+        a: *const f32,
+        lda: usize,
+        b: &[f32],
+        c: *mut f32,
+        rsc: usize,
+        cols: usize,
+        add: bool,
+    ) {
+        assert!(b.len() >= kc * NR && cols <= NR);
+        let b = b.as_ptr();
+        let mut ab = [[_mm256_setzero_ps(); 2]; MR];
+        // Two row groups, each addressed from one pointer as base + {0, 1, 2} * lda.
+        let groups = [a, a.wrapping_add(3 * lda)];
+        for p in 0..kc {
+            // SAFETY: p < kc, inside the panel and the rows (the caller's contract).
+            unsafe {
+                let b0 = _mm256_loadu_ps(b.add(p * NR));
+                let b1 = _mm256_loadu_ps(b.add(p * NR + V));
+                for (g, &base) in groups.iter().enumerate() {
+                    let at = base.add(p);
+                    for r in 0..3 {
+                        let acc = &mut ab[3 * g + r];
+                        let av = _mm256_broadcast_ss(&*at.add(r * lda));
+                        acc[0] = _mm256_fmadd_ps(av, b0, acc[0]);
+                        acc[1] = _mm256_fmadd_ps(av, b1, acc[1]);
+                    }
+                }
+            }
+        }
+        // SAFETY: the caller's output window.
+        unsafe { store_tile(&ab, c, rsc, MR, cols, add) }
     }
 }
 

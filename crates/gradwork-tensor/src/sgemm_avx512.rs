@@ -19,71 +19,6 @@ const TILE: usize = 16;
 /// The AVX-512F kernel.
 pub(crate) struct Avx512;
 
-impl PackedKernel for Avx512 {
-    const MR: usize = TILE;
-    const NR: usize = TILE;
-    const MC: usize = 128;
-
-    unsafe fn pack_a(
-        src: *const f32,
-        strides: (usize, usize),
-        lanes: usize,
-        kc: usize,
-        dst: &mut [f32],
-    ) {
-        // SAFETY: the caller's contract; this type is only used when the CPU has AVX-512F.
-        unsafe { pack_panel(src, strides.0, strides.1, lanes, kc, dst) }
-    }
-
-    unsafe fn pack_b(
-        src: *const f32,
-        strides: (usize, usize),
-        lanes: usize,
-        kc: usize,
-        dst: &mut [f32],
-    ) {
-        // SAFETY: as above.
-        unsafe { pack_panel(src, strides.0, strides.1, lanes, kc, dst) }
-    }
-
-    unsafe fn pack_b_gathered(src: *const f32, rows: &[usize], cols: &[i32], dst: &mut [f32]) {
-        // SAFETY: as above.
-        unsafe { pack_gathered(src, rows, cols, dst) }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn kernel(
-        kc: usize,
-        a: &[f32],
-        b: &[f32],
-        c: *mut f32,
-        rsc: usize,
-        rows: usize,
-        cols: usize,
-        add: bool,
-    ) {
-        // SAFETY: as above.
-        unsafe { kernel(kc, a, b, c, rsc, rows, cols, add) }
-    }
-
-    const READS_ROWS: bool = true;
-
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn kernel_rows(
-        kc: usize,
-        a: *const f32,
-        lda: usize,
-        b: &[f32],
-        c: *mut f32,
-        rsc: usize,
-        cols: usize,
-        add: bool,
-    ) {
-        // SAFETY: as above.
-        unsafe { kernel_rows(kc, a, lda, b, c, rsc, cols, add) }
-    }
-}
-
 /// Packs one panel: `dst[p * 16 + l] = src[l * lane_stride + p * k_stride]` for lanes
 /// `l < lanes` and `p < kc`, and zero for the lanes past `lanes`.
 ///
@@ -148,77 +83,6 @@ unsafe fn pack_panel(
                 } else {
                     0.0
                 };
-            }
-        }
-    }
-}
-
-/// Packs one panel of a gathered operand: `dst[p * 16 + l] = src[rows[p] + cols[l]]` for
-/// `p < rows.len()` and `l < cols.len() <= 16`, zero for the lanes past `cols.len()`.
-///
-/// A convolution's offsets come in short runs (output positions along a row, kernel taps along
-/// a kernel row), so most panels read a window of at most 32 consecutive floats per step, or per
-/// lane: two loads and one permute gather 16 elements from it, where a `vgatherdps` took ~30
-/// cycles on Zen 4. Panels whose offsets spread further (across images) fall back to gathers.
-///
-/// # Safety
-/// AVX-512F; `src` readable at every offset `rows[p] + cols[l]`; `dst.len() >= rows.len() * 16`.
-#[target_feature(enable = "avx512f")]
-unsafe fn pack_gathered(src: *const f32, rows: &[usize], cols: &[i32], dst: &mut [f32]) {
-    assert!(dst.len() >= rows.len() * TILE && cols.len() <= TILE && !cols.is_empty());
-    let lane_mask = mask(cols.len());
-    let d = dst.as_mut_ptr();
-    let (first_col, last_col) = span(cols.iter().map(|&c| c as usize));
-    if last_col - first_col < 2 * TILE {
-        // The lanes lie in one window: the same permute for every step.
-        let (low, high) = window_masks(last_col - first_col);
-        let lanes: [i32; TILE] =
-            std::array::from_fn(|l| cols.get(l).map_or(0, |&c| c - first_col as i32));
-        // SAFETY (all blocks below): the loads read offsets rows[p] + first_col + t for t up to
-        // last_col - first_col, each between two offsets the caller vouches for, hence inside
-        // the same operand; dst holds rows.len() * 16 floats.
-        let lanes = unsafe { _mm512_loadu_epi32(lanes.as_ptr()) };
-        for (p, &row) in rows.iter().enumerate() {
-            unsafe {
-                let at = src.add(row + first_col);
-                let v = window(at, low, high, lanes, lane_mask);
-                _mm512_storeu_ps(d.add(p * TILE), v);
-            }
-        }
-        return;
-    }
-    for p0 in (0..rows.len()).step_by(TILE) {
-        let steps = &rows[p0..rows.len().min(p0 + TILE)];
-        let (first_row, last_row) = span(steps.iter().copied());
-        if last_row - first_row < 2 * TILE {
-            // 16 steps lie in one window: read each lane's 16 steps, then transpose.
-            let (low, high) = window_masks(last_row - first_row);
-            let picks: [i32; TILE] =
-                std::array::from_fn(|t| steps.get(t).map_or(0, |&r| (r - first_row) as i32));
-            let step_mask = mask(steps.len());
-            let mut by_lane = [_mm512_setzero_ps(); TILE];
-            unsafe {
-                let picks = _mm512_loadu_epi32(picks.as_ptr());
-                for (lane, &col) in by_lane.iter_mut().zip(cols) {
-                    let at = src.add(col as usize + first_row);
-                    *lane = window(at, low, high, picks, step_mask);
-                }
-            }
-            for (t, column) in transpose(by_lane).iter().enumerate().take(steps.len()) {
-                unsafe { _mm512_storeu_ps(d.add((p0 + t) * TILE), *column) };
-            }
-        } else {
-            let offsets = unsafe { _mm512_maskz_loadu_epi32(lane_mask, cols.as_ptr()) };
-            for (t, &row) in steps.iter().enumerate() {
-                unsafe {
-                    let v = _mm512_mask_i32gather_ps::<4>(
-                        _mm512_setzero_ps(),
-                        lane_mask,
-                        offsets,
-                        src.add(row),
-                    );
-                    _mm512_storeu_ps(d.add((p0 + t) * TILE), v);
-                }
             }
         }
     }
@@ -304,99 +168,201 @@ fn transpose(r: [__m512; TILE]) -> [__m512; TILE] {
     out
 }
 
-/// The 16x16 micro-kernel: `c[i * rsc + j] (+)= sum_p a[p * 16 + i] * b[p * 16 + j]` for
-/// `i < rows`, `j < cols`, the sum a chain of fused multiply-adds from zero in order of `p`.
-///
-/// # Safety
-/// AVX-512F; `c` writable (and readable when `add`) at those offsets; `a` and `b` hold `kc * 16`.
-#[inline]
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn kernel(
-    kc: usize,
-    a: &[f32],
-    b: &[f32],
-    c: *mut f32,
-    rsc: usize,
-    rows: usize,
-    cols: usize,
-    add: bool,
-) {
-    assert!(a.len() >= kc * TILE && b.len() >= kc * TILE);
-    let (a, b) = (a.as_ptr(), b.as_ptr());
-    let mut ab = [_mm512_setzero_ps(); TILE];
-    for p in 0..kc {
-        // SAFETY: p < kc, inside both panels (asserted above).
-        unsafe {
-            let bv = _mm512_loadu_ps(b.add(p * TILE));
-            let ap = a.add(p * TILE);
-            for (i, acc) in ab.iter_mut().enumerate() {
-                *acc = _mm512_fmadd_ps(_mm512_set1_ps(*ap.add(i)), bv, *acc);
-            }
-        }
-    }
-    let cols_mask = mask(cols);
-    for (i, &acc) in ab.iter().enumerate().take(rows) {
-        // SAFETY: row i < rows, columns under the mask: the caller's output window.
-        unsafe {
-            let row = c.add(i * rsc);
-            let v = if add {
-                _mm512_add_ps(_mm512_maskz_loadu_ps(cols_mask, row), acc)
-            } else {
-                acc
-            };
-            _mm512_mask_storeu_ps(row, cols_mask, v);
-        }
-    }
-}
+impl PackedKernel for Avx512 {
+    const MR: usize = TILE;
+    const NR: usize = TILE;
+    const MC: usize = 128;
 
-/// [`kernel`] for a whole left panel read in place: row `i` of the tile at `a + i * lda`.
-///
-/// # Safety
-/// AVX-512F; `a` readable at `i * lda + p` for `i < 16`, `p < kc`; `c` as in [`kernel`] with
-/// 16 rows; `b` holds `kc * 16`.
-#[inline]
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn kernel_rows(
-    kc: usize,
-    a: *const f32,
-    lda: usize,
-    b: &[f32],
-    c: *mut f32,
-    rsc: usize,
-    cols: usize,
-    add: bool,
-) {
-    assert!(b.len() >= kc * TILE);
-    let b = b.as_ptr();
-    let mut ab = [_mm512_setzero_ps(); TILE];
-    // Four row groups, each addressed from one pointer as base + {0, 1, 2, 3} * lda.
-    let groups: [*const f32; 4] = std::array::from_fn(|g| a.wrapping_add(4 * g * lda));
-    for p in 0..kc {
-        // SAFETY: p < kc, inside the panel and the rows (the caller's contract).
-        unsafe {
-            let bv = _mm512_loadu_ps(b.add(p * TILE));
-            for (g, &base) in groups.iter().enumerate() {
-                let at = base.add(p);
-                for r in 0..4 {
-                    let acc = &mut ab[4 * g + r];
-                    *acc = _mm512_fmadd_ps(_mm512_set1_ps(*at.add(r * lda)), bv, *acc);
+    unsafe fn pack_a(
+        src: *const f32,
+        strides: (usize, usize),
+        lanes: usize,
+        kc: usize,
+        dst: &mut [f32],
+    ) {
+        // SAFETY: the caller's contract; this type is only used when the CPU has AVX-512F.
+        unsafe { pack_panel(src, strides.0, strides.1, lanes, kc, dst) }
+    }
+
+    unsafe fn pack_b(
+        src: *const f32,
+        strides: (usize, usize),
+        lanes: usize,
+        kc: usize,
+        dst: &mut [f32],
+    ) {
+        // SAFETY: as above.
+        unsafe { pack_panel(src, strides.0, strides.1, lanes, kc, dst) }
+    }
+
+    /// Packs one panel of a gathered operand: `dst[p * 16 + l] = src[rows[p] + cols[l]]` for
+    /// `p < rows.len()` and `l < cols.len() <= 16`, zero for the lanes past `cols.len()`.
+    ///
+    /// A convolution's offsets come in short runs (output positions along a row, kernel taps along
+    /// a kernel row), so most panels read a window of at most 32 consecutive floats per step, or
+    /// per lane: two loads and one permute gather 16 elements from it, where a `vgatherdps` took
+    /// ~30 cycles on Zen 4. Panels whose offsets spread further (across images) fall back to
+    /// gathers.
+    ///
+    /// # Safety
+    /// AVX-512F; `src` readable at every offset `rows[p] + cols[l]`;
+    /// `dst.len() >= rows.len() * 16`.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn pack_b_gathered(src: *const f32, rows: &[usize], cols: &[i32], dst: &mut [f32]) {
+        assert!(dst.len() >= rows.len() * TILE && cols.len() <= TILE && !cols.is_empty());
+        let lane_mask = mask(cols.len());
+        let d = dst.as_mut_ptr();
+        let (first_col, last_col) = span(cols.iter().map(|&c| c as usize));
+        if last_col - first_col < 2 * TILE {
+            // The lanes lie in one window: the same permute for every step.
+            let (low, high) = window_masks(last_col - first_col);
+            let lanes: [i32; TILE] =
+                std::array::from_fn(|l| cols.get(l).map_or(0, |&c| c - first_col as i32));
+            // SAFETY (all blocks below): the loads read offsets rows[p] + first_col + t for t up to
+            // last_col - first_col, each between two offsets the caller vouches for, hence inside
+            // the same operand; dst holds rows.len() * 16 floats.
+            let lanes = unsafe { _mm512_loadu_epi32(lanes.as_ptr()) };
+            for (p, &row) in rows.iter().enumerate() {
+                unsafe {
+                    let at = src.add(row + first_col);
+                    let v = window(at, low, high, lanes, lane_mask);
+                    _mm512_storeu_ps(d.add(p * TILE), v);
+                }
+            }
+            return;
+        }
+        for p0 in (0..rows.len()).step_by(TILE) {
+            let steps = &rows[p0..rows.len().min(p0 + TILE)];
+            let (first_row, last_row) = span(steps.iter().copied());
+            if last_row - first_row < 2 * TILE {
+                // 16 steps lie in one window: read each lane's 16 steps, then transpose.
+                let (low, high) = window_masks(last_row - first_row);
+                let picks: [i32; TILE] =
+                    std::array::from_fn(|t| steps.get(t).map_or(0, |&r| (r - first_row) as i32));
+                let step_mask = mask(steps.len());
+                let mut by_lane = [_mm512_setzero_ps(); TILE];
+                unsafe {
+                    let picks = _mm512_loadu_epi32(picks.as_ptr());
+                    for (lane, &col) in by_lane.iter_mut().zip(cols) {
+                        let at = src.add(col as usize + first_row);
+                        *lane = window(at, low, high, picks, step_mask);
+                    }
+                }
+                for (t, column) in transpose(by_lane).iter().enumerate().take(steps.len()) {
+                    unsafe { _mm512_storeu_ps(d.add((p0 + t) * TILE), *column) };
+                }
+            } else {
+                let offsets = unsafe { _mm512_maskz_loadu_epi32(lane_mask, cols.as_ptr()) };
+                for (t, &row) in steps.iter().enumerate() {
+                    unsafe {
+                        let v = _mm512_mask_i32gather_ps::<4>(
+                            _mm512_setzero_ps(),
+                            lane_mask,
+                            offsets,
+                            src.add(row),
+                        );
+                        _mm512_storeu_ps(d.add((p0 + t) * TILE), v);
+                    }
                 }
             }
         }
     }
-    let cols_mask = mask(cols);
-    for (i, &acc) in ab.iter().enumerate() {
-        // SAFETY: row i < 16, columns under the mask: the caller's output window.
-        unsafe {
-            let row = c.add(i * rsc);
-            let v = if add {
-                _mm512_add_ps(_mm512_maskz_loadu_ps(cols_mask, row), acc)
-            } else {
-                acc
-            };
-            _mm512_mask_storeu_ps(row, cols_mask, v);
+
+    /// The 16x16 micro-kernel: `c[i * rsc + j] (+)= sum_p a[p * 16 + i] * b[p * 16 + j]` for
+    /// `i < rows`, `j < cols`, the sum a chain of fused multiply-adds from zero in order of `p`.
+    ///
+    /// # Safety
+    /// AVX-512F; `c` writable (and readable when `add`) at those offsets; `a` and `b` hold
+    /// `kc * 16`.
+    #[target_feature(enable = "avx512f")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn kernel(
+        kc: usize,
+        a: &[f32],
+        b: &[f32],
+        c: *mut f32,
+        rsc: usize,
+        rows: usize,
+        cols: usize,
+        add: bool,
+    ) {
+        assert!(a.len() >= kc * TILE && b.len() >= kc * TILE);
+        let (a, b) = (a.as_ptr(), b.as_ptr());
+        let mut ab = [_mm512_setzero_ps(); TILE];
+        for p in 0..kc {
+            // SAFETY: p < kc, inside both panels (asserted above).
+            unsafe {
+                let bv = _mm512_loadu_ps(b.add(p * TILE));
+                let ap = a.add(p * TILE);
+                for (i, acc) in ab.iter_mut().enumerate() {
+                    *acc = _mm512_fmadd_ps(_mm512_set1_ps(*ap.add(i)), bv, *acc);
+                }
+            }
+        }
+        let cols_mask = mask(cols);
+        for (i, &acc) in ab.iter().enumerate().take(rows) {
+            // SAFETY: row i < rows, columns under the mask: the caller's output window.
+            unsafe {
+                let row = c.add(i * rsc);
+                let v = if add {
+                    _mm512_add_ps(_mm512_maskz_loadu_ps(cols_mask, row), acc)
+                } else {
+                    acc
+                };
+                _mm512_mask_storeu_ps(row, cols_mask, v);
+            }
+        }
+    }
+
+    const READS_ROWS: bool = true;
+
+    /// [`Self::kernel`] for a whole left panel read in place: row `i` of the tile at `a + i * lda`.
+    ///
+    /// # Safety
+    /// AVX-512F; `a` readable at `i * lda + p` for `i < 16`, `p < kc`; `c` as in [`Self::kernel`]
+    /// with 16 rows; `b` holds `kc * 16`.
+    #[target_feature(enable = "avx512f")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn kernel_rows(
+        kc: usize,
+        a: *const f32,
+        lda: usize,
+        b: &[f32],
+        c: *mut f32,
+        rsc: usize,
+        cols: usize,
+        add: bool,
+    ) {
+        assert!(b.len() >= kc * TILE);
+        let b = b.as_ptr();
+        let mut ab = [_mm512_setzero_ps(); TILE];
+        // Four row groups, each addressed from one pointer as base + {0, 1, 2, 3} * lda.
+        let groups: [*const f32; 4] = std::array::from_fn(|g| a.wrapping_add(4 * g * lda));
+        for p in 0..kc {
+            // SAFETY: p < kc, inside the panel and the rows (the caller's contract).
+            unsafe {
+                let bv = _mm512_loadu_ps(b.add(p * TILE));
+                for (g, &base) in groups.iter().enumerate() {
+                    let at = base.add(p);
+                    for r in 0..4 {
+                        let acc = &mut ab[4 * g + r];
+                        *acc = _mm512_fmadd_ps(_mm512_set1_ps(*at.add(r * lda)), bv, *acc);
+                    }
+                }
+            }
+        }
+        let cols_mask = mask(cols);
+        for (i, &acc) in ab.iter().enumerate() {
+            // SAFETY: row i < 16, columns under the mask: the caller's output window.
+            unsafe {
+                let row = c.add(i * rsc);
+                let v = if add {
+                    _mm512_add_ps(_mm512_maskz_loadu_ps(cols_mask, row), acc)
+                } else {
+                    acc
+                };
+                _mm512_mask_storeu_ps(row, cols_mask, v);
+            }
         }
     }
 }
