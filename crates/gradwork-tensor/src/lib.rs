@@ -64,6 +64,7 @@ mod shape_ops;
 pub mod simd;
 pub mod special;
 mod tensor;
+mod transpose;
 mod unary;
 mod view;
 pub mod vmath;

@@ -170,6 +170,13 @@ fn gemm(
     if m <= GEMV_MAX_ROWS && gemv_rows(a, b, c, 0, k, n) {
         return;
     }
+    if transpose_is_cheaper(a, b, m, n) {
+        let mut c_t = crate::buffer::scratch(m * n);
+        gemm(transposed(b), transposed(a), &mut c_t, n, k, m, parallel);
+        crate::transpose::transpose_into(&c_t, n, m, c);
+        crate::buffer::recycle(c_t);
+        return;
+    }
     let threads = if parallel {
         rayon::current_num_threads()
     } else {
@@ -195,6 +202,47 @@ fn gemm(
         }
     }
     gemm_rows(a, b, c, 0, k, n);
+}
+
+/// The view of `v`'s transpose.
+fn transposed(v: MatrixView) -> MatrixView {
+    MatrixView {
+        row_stride: v.col_stride,
+        col_stride: v.row_stride,
+        ..v
+    }
+}
+
+/// Whether `a @ b` is cheaper computed as `(b^T @ a^T)^T`: when `b` is the transpose of a
+/// row-major matrix with more rows than `a` (the `x @ W^T` of a dense layer on a batch smaller
+/// than its output width).
+///
+/// The packed kernels read a row-major left operand in place and pack the right one. Directly,
+/// that packs all of `W^T` at every call (800 KB for a 784x256 layer); swapped, `W` is read in
+/// place and only the batch is packed, and the `m x n` result is transposed back (a few
+/// microseconds). One thread, Zen 4, each median of 25: 32x784x256 0.146 -> 0.117 ms,
+/// 64x1600x128 0.263 -> 0.247, 128x784x256 0.488 -> 0.478. MLP training at batch 32, 48.6k ->
+/// 52.8k samples/s.
+///
+/// The bits do not change: each element is the same chain of fused multiply-adds over the same
+/// K blocks, with the two factors of every product swapped, which a fused multiply-add does not
+/// see. The choice depends only on the shapes and strides, never on the thread count.
+fn transpose_is_cheaper(a: MatrixView, b: MatrixView, m: usize, n: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(isa) = crate::sgemm_x86::isa() {
+        // `W` must fill whole left panels (16 rows with AVX-512, 6 with AVX2) and be readable in
+        // place; the batch, the new right operand, must be one the kernel packs (the AVX2
+        // kernel takes only transposed right operands, which `a^T` is when `a` is row-major).
+        return m > GEMV_MAX_ROWS
+            && m < n
+            && n >= 16
+            && a.col_stride == 1
+            && b.row_stride == 1
+            && b.col_stride != 1
+            && crate::sgemm_x86::reads_rows_in_place(isa, b.col_stride);
+    }
+    let _ = (a, b, m, n);
+    false
 }
 
 /// `c = a @ b` with the columns cut into `pieces` blocks (multiples of [`MATMUL_COLUMN_ALIGN`])
@@ -347,7 +395,88 @@ impl Tensor {
 
 #[cfg(test)]
 mod tests {
-    use crate::Tensor;
+    use super::*;
+    use crate::Rng;
+
+    /// Equal bits, or both NaN (the payload of an operation on two NaNs depends on their order).
+    fn same_bits(got: &[Elem], expected: &[Elem], what: &str) {
+        let first_difference = got
+            .iter()
+            .zip(expected)
+            .position(|(x, y)| x.to_bits() != y.to_bits() && !(x.is_nan() && y.is_nan()));
+        if let Some(i) = first_difference {
+            panic!("{what}: element {i}: {} vs {}", got[i], expected[i]);
+        }
+    }
+
+    /// `x @ W^T` with fewer rows than `W`, which runs as `(W @ x^T)^T`, gives the bits of the
+    /// direct product (`matrixmultiply`, on the same operands), on one thread and split over
+    /// three, with infinities, NaN and zeros among the inputs; and the shapes of the MLP's layers
+    /// do take the transposed route where the packed kernels run.
+    #[test]
+    #[allow(unsafe_code)]
+    fn transposed_products_keep_the_direct_products_bits() {
+        let mut rng = Rng::seed_from(9);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        let shapes = [
+            (3, 5, 16),
+            (17, 300, 41),
+            (32, 784, 256),
+            (40, 600, 130),
+            (64, 1600, 128),
+            (100, 70, 101),
+        ];
+        for (m, k, n) in shapes {
+            let mut x = Tensor::rand_normal(&[m, k], 0.0, 1.0, &mut rng).to_vec();
+            let mut w = Tensor::rand_normal(&[n, k], 0.0, 1.0, &mut rng).to_vec();
+            for (i, special) in [f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 0.0, -0.0]
+                .into_iter()
+                .enumerate()
+            {
+                x[(7 * i + 1) % (m * k)] = special;
+                w[(11 * i + 3) % (n * k)] = special;
+            }
+            let mut expected = vec![0.0; m * n];
+            // SAFETY: x is m x k and w is n x k, both row-major; expected holds m * n.
+            unsafe {
+                crate::sgemm::with_matrixmultiply(
+                    m,
+                    k,
+                    n,
+                    x.as_ptr(),
+                    (k, 1),
+                    w.as_ptr(),
+                    (1, k),
+                    expected.as_mut_ptr(),
+                    n,
+                    false,
+                )
+            };
+            let (x, w) = (Tensor::from_vec(x, &[m, k]), Tensor::from_vec(w, &[n, k]));
+            let what = format!("{m}x{k}x{n}");
+            same_bits(&x.matmul(&w.t()).to_vec(), &expected, &what);
+            let split = pool.install(|| x.matmul(&w.t()));
+            same_bits(&split.to_vec(), &expected, &format!("{what} on 3 threads"));
+            #[cfg(target_arch = "x86_64")]
+            if crate::sgemm_x86::isa().is_some() && m > GEMV_MAX_ROWS {
+                fn view(t: &Tensor, row_stride: usize, col_stride: usize) -> MatrixView<'_> {
+                    MatrixView {
+                        data: t.as_slice().unwrap(),
+                        offset: 0,
+                        row_stride,
+                        col_stride,
+                    }
+                }
+                assert!(
+                    transpose_is_cheaper(view(&x, k, 1), view(&w, 1, k), m, n),
+                    "{what} not transposed"
+                );
+            }
+        }
+    }
 
     #[test]
     fn vector_cases_follow_torch() {

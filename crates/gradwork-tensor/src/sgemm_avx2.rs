@@ -125,6 +125,35 @@ fn transpose8(r: [__m256; V]) -> [__m256; V] {
     out
 }
 
+/// `dst[j * rows + i] = src[i * cols + j]` for `i < rows`, `j < cols`: 8x8 blocks transposed
+/// in registers, edges with masked loads and stores.
+///
+/// # Safety
+/// AVX2.
+#[target_feature(enable = "avx2")]
+pub(crate) unsafe fn transpose_matrix(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
+    assert!(src.len() >= rows * cols && dst.len() >= rows * cols);
+    let (s, d) = (src.as_ptr(), dst.as_mut_ptr());
+    for i0 in (0..rows).step_by(V) {
+        let block_rows = V.min(rows - i0);
+        let row_mask = lane_mask(block_rows);
+        for j0 in (0..cols).step_by(V) {
+            let block_cols = V.min(cols - j0);
+            let col_mask = lane_mask(block_cols);
+            let mut r = [_mm256_setzero_ps(); V];
+            for (l, row) in r.iter_mut().enumerate().take(block_rows) {
+                // SAFETY: row i0 + l < rows, columns j0 .. j0 + block_cols under the mask.
+                *row = unsafe { _mm256_maskload_ps(s.add((i0 + l) * cols + j0), col_mask) };
+            }
+            let out = transpose8(r);
+            for (c, column) in out.iter().enumerate().take(block_cols) {
+                // SAFETY: dst row j0 + c < cols, its elements i0 .. i0 + block_rows.
+                unsafe { _mm256_maskstore_ps(d.add((j0 + c) * rows + i0), row_mask, *column) };
+            }
+        }
+    }
+}
+
 /// Writes (or adds) the first `rows` rows and `cols` columns of a tile's sums to `c`.
 ///
 /// # Safety

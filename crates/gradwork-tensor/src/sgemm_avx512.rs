@@ -168,6 +168,35 @@ fn transpose(r: [__m512; TILE]) -> [__m512; TILE] {
     out
 }
 
+/// `dst[j * rows + i] = src[i * cols + j]` for `i < rows`, `j < cols`: 16x16 blocks
+/// transposed in registers, edges with masked loads and stores.
+///
+/// # Safety
+/// AVX-512F.
+#[target_feature(enable = "avx512f")]
+pub(crate) unsafe fn transpose_matrix(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
+    assert!(src.len() >= rows * cols && dst.len() >= rows * cols);
+    let (s, d) = (src.as_ptr(), dst.as_mut_ptr());
+    for i0 in (0..rows).step_by(TILE) {
+        let block_rows = TILE.min(rows - i0);
+        for j0 in (0..cols).step_by(TILE) {
+            let block_cols = TILE.min(cols - j0);
+            let col_mask = mask(block_cols);
+            let mut r = [_mm512_setzero_ps(); TILE];
+            for (l, row) in r.iter_mut().enumerate().take(block_rows) {
+                // SAFETY: row i0 + l < rows, columns j0 .. j0 + block_cols under the mask.
+                *row = unsafe { _mm512_maskz_loadu_ps(col_mask, s.add((i0 + l) * cols + j0)) };
+            }
+            let out = transpose(r);
+            let row_mask = mask(block_rows);
+            for (c, column) in out.iter().enumerate().take(block_cols) {
+                // SAFETY: dst row j0 + c < cols, its elements i0 .. i0 + block_rows.
+                unsafe { _mm512_mask_storeu_ps(d.add((j0 + c) * rows + i0), row_mask, *column) };
+            }
+        }
+    }
+}
+
 impl PackedKernel for Avx512 {
     const MR: usize = TILE;
     const NR: usize = TILE;

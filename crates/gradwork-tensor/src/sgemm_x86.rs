@@ -185,6 +185,15 @@ pub(crate) unsafe fn sgemm(
     }
 }
 
+/// Whether the packed kernel `isa` reads whole left panels of a row-major operand with row
+/// stride `stride` in place (see [`PackedKernel::kernel_rows`]).
+pub(crate) fn reads_rows_in_place(isa: Isa, stride: usize) -> bool {
+    match isa {
+        Isa::Avx512 => Avx512::READS_ROWS && rows_spread_over_l1(stride, Avx512::MR),
+        Isa::Avx2 => Avx2::READS_ROWS && rows_spread_over_l1(stride, Avx2::MR),
+    }
+}
+
 /// Whether `rows` rows `stride` floats apart fall into enough different sets of a 32 KiB 8-way
 /// L1 (64 sets of 64-byte lines) to be read side by side: at most four rows per set. A stride
 /// that is a multiple of 1024 floats puts every row in the same set, and reading such a panel
