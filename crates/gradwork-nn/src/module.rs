@@ -53,6 +53,20 @@ pub trait Module: Send {
         LayerKind::Opaque
     }
 
+    /// Runs this layer and then a layer of kind `next` that directly follows it, as one step,
+    /// when this layer knows how (a [`Linear`](crate::layers::Linear) applies a following ReLU
+    /// as its product writes the output: [`gradwork_autodiff::Var::try_linear_relu`]). The
+    /// result must equal running the two layers in turn, value and gradients. `Ok(None)`: not
+    /// fused, and the container runs the two layers one after the other. Default: `Ok(None)`.
+    fn forward_fused(
+        &mut self,
+        _cx: &mut Ctx,
+        _input: &Var,
+        _next: LayerKind,
+    ) -> Result<Option<Var>> {
+        Ok(None)
+    }
+
     /// The number of learnable scalars.
     fn num_params(&self) -> usize {
         let mut total = 0;

@@ -1,4 +1,10 @@
-//! Cheaper orders of adjacent layers that compute the same thing.
+//! Cheaper ways to run adjacent layers that compute the same thing: a different order, or two
+//! layers fused into one step.
+//!
+//! A [`Linear`](crate::layers::Linear) directly followed by a ReLU runs as one op
+//! ([`gradwork_autodiff::Var::try_linear_relu`]): the ReLU is applied as the product writes its
+//! output, and its backward mask is read from that output, so neither direction makes a pass
+//! over the activation of its own. Values and gradients have the separate layers' bits.
 //!
 //! [`Sequential`](crate::Sequential) runs a ReLU that directly precedes a max pooling *after* the
 //! pooling. The Keras MNIST CNN's `Conv -> ReLU -> MaxPool 2x2` then applies the ReLU, forward
@@ -39,20 +45,28 @@ pub fn runs_first(first: &dyn Module, second: &dyn Module) -> bool {
     first.kind() == LayerKind::Relu && second.kind() == LayerKind::MaxPool
 }
 
-/// Runs `layers` one after another on `input`, each ReLU that directly precedes a max pooling
-/// after that pooling (see the [module docs](self)).
+/// Runs `layers` one after another on `input`: each ReLU that directly precedes a max pooling
+/// after that pooling (see the [module docs](self)), and each layer that can fuse the layer after
+/// it ([`Module::forward_fused`]: a dense layer and its ReLU) together with it.
 pub fn forward_stack(cx: &mut Ctx, input: &Var, layers: &mut [Box<dyn Module>]) -> Result<Var> {
     let mut x = input.clone();
     let mut i = 0;
     while i < layers.len() {
-        if i + 1 < layers.len() && runs_first(&*layers[i], &*layers[i + 1]) {
-            x = layers[i + 1].forward(cx, &x)?;
-            x = layers[i].forward(cx, &x)?;
-            i += 2;
-        } else {
-            x = layers[i].forward(cx, &x)?;
-            i += 1;
+        if let [first, second, ..] = &mut layers[i..] {
+            if runs_first(&**first, &**second) {
+                x = second.forward(cx, &x)?;
+                x = first.forward(cx, &x)?;
+                i += 2;
+                continue;
+            }
+            if let Some(y) = first.forward_fused(cx, &x, second.kind())? {
+                x = y;
+                i += 2;
+                continue;
+            }
         }
+        x = layers[i].forward(cx, &x)?;
+        i += 1;
     }
     Ok(x)
 }
@@ -149,6 +163,40 @@ mod tests {
         let r = Var::constant(Tensor::from_vec(upstream.to_vec(), y.shape()));
         let grads = graph.backward(&y.mul(&r).sum_all()).unwrap();
         (y.value().to_vec(), grads.get(&leaf).unwrap().to_vec())
+    }
+
+    /// A dense layer followed by a ReLU runs as the one fused op, with the output and input
+    /// gradient bits of the two layers run in turn (a ReLU after anything else is left alone).
+    #[test]
+    fn dense_layer_and_its_relu_run_fused_with_the_same_bits() {
+        let mut rng = Rng::seed_from(8);
+        let x = Tensor::rand_normal(&[5, 6], 0.0, 1.0, &mut rng);
+        let upstream = Tensor::rand_normal(&[5, 4], 0.0, 1.0, &mut rng).to_vec();
+        let dense = |inputs, outputs, rng: &mut Rng| -> Box<dyn Module> {
+            Box::new(crate::layers::Linear::new(inputs, outputs, rng))
+        };
+        let mut layers: Vec<Box<dyn Module>> = vec![
+            dense(6, 7, &mut rng),
+            Box::new(Relu),
+            Box::new(crate::activations::Tanh),
+            Box::new(Relu),
+            dense(7, 4, &mut rng),
+        ];
+        let (fused, fused_grad) = run(&mut layers, &x, &upstream, true);
+        let (plain, plain_grad) = run(&mut layers, &x, &upstream, false);
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&fused), bits(&plain));
+        assert_eq!(bits(&fused_grad), bits(&plain_grad));
+        let graph = Graph::new();
+        let mut cx = Ctx::train(&graph, Rng::seed_from(0));
+        forward_stack(&mut cx, &graph.leaf(x), &mut layers).unwrap();
+        let ops = graph.op_names();
+        assert_eq!(
+            ops.iter().filter(|&&op| op == "linear_relu").count(),
+            1,
+            "{ops:?}"
+        );
+        assert_eq!(ops.iter().filter(|&&op| op == "relu").count(), 1, "{ops:?}");
     }
 
     /// Equal as floats (so `-0 == 0`), NaN where the other is NaN.

@@ -355,6 +355,7 @@ pub(crate) fn gemm(m: usize, k: usize, n: usize, a: MatRef, b: MatRef, beta: Ele
             c.as_mut_ptr(),
             n,
             beta != 0.0,
+            crate::epilogue::Epilogue::NONE,
         );
     }
 }

@@ -34,6 +34,7 @@ mod conv_blocks;
 mod cpu;
 mod dims;
 mod display;
+mod epilogue;
 mod error;
 mod gemv;
 #[cfg(target_arch = "x86_64")]
@@ -71,6 +72,7 @@ pub mod vmath;
 
 pub use buffer::{buffer_pool_bytes, clear_buffer_pool, MAX_POOLED_BYTES, MIN_POOLED_LEN};
 pub use conv::{Conv2dOptions, CONV_BATCH_BLOCK};
+pub use epilogue::Activation;
 pub use error::{Result, TensorError};
 pub use layout::{broadcast_shapes, contiguous_strides, Axis, Layout};
 pub use pool::Pool2dOptions;

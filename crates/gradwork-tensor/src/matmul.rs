@@ -6,9 +6,12 @@
 //! output element is the same sequence of operations whatever the split: results are bitwise
 //! identical on 1 or 64 threads.
 
+use std::borrow::Cow;
+
 use rayon::prelude::*;
 
 use crate::dims::Dims;
+use crate::epilogue::{Activation, Epilogue};
 use crate::error::{or_panic, Result, TensorError};
 use crate::gemv::{row_times_matrix, GEMV_MAX_ROWS};
 use crate::layout::{broadcast_shapes, Layout};
@@ -33,7 +36,16 @@ struct MatrixView<'a> {
 
 /// `c = a @ b` for the `rows` rows of `c` starting at row `first_row` of `a`; `c` is contiguous
 /// with `n` columns.
-fn gemm_rows(a: MatrixView, b: MatrixView, c: &mut [Elem], first_row: usize, k: usize, n: usize) {
+#[allow(clippy::too_many_arguments)]
+fn gemm_rows(
+    a: MatrixView,
+    b: MatrixView,
+    c: &mut [Elem],
+    first_row: usize,
+    k: usize,
+    n: usize,
+    epilogue: Epilogue,
+) {
     let rows = c.len() / n.max(1);
     if rows == 0 || n == 0 {
         return;
@@ -42,11 +54,12 @@ fn gemm_rows(a: MatrixView, b: MatrixView, c: &mut [Elem], first_row: usize, k: 
     // SAFETY: `c` is a unique borrow of exactly `rows * n` elements, each written once at
     // `i * n + j`.
     unsafe {
-        gemm_into(a, b, c.as_mut_ptr(), n, first_row, rows, k, n)
+        gemm_into(a, b, c.as_mut_ptr(), n, first_row, rows, k, n, epilogue)
     };
 }
 
-/// `c[i * c_row_stride + j] = (a @ b)[first_row + i, j]` for `i < rows`, `j < n`.
+/// `c[i * c_row_stride + j] = (a @ b)[first_row + i, j]` for `i < rows`, `j < n`, then
+/// `epilogue` (whose bias starts at this block's first column).
 ///
 /// # Safety
 /// Those `rows * n` elements of `c` are valid for writes and no other thread touches them
@@ -61,6 +74,7 @@ unsafe fn gemm_into(
     rows: usize,
     k: usize,
     n: usize,
+    epilogue: Epilogue,
 ) {
     if rows == 0 || n == 0 {
         return;
@@ -68,7 +82,9 @@ unsafe fn gemm_into(
     if k == 0 {
         for i in 0..rows {
             // SAFETY: row i's n elements are the caller's to write.
-            unsafe { std::slice::from_raw_parts_mut(c.add(i * c_row_stride), n) }.fill(0.0);
+            let row = unsafe { std::slice::from_raw_parts_mut(c.add(i * c_row_stride), n) };
+            row.fill(0.0);
+            epilogue.apply_row(row);
         }
         return;
     }
@@ -97,6 +113,7 @@ unsafe fn gemm_into(
             c,
             c_row_stride,
             false,
+            epilogue,
         );
     }
 }
@@ -164,17 +181,30 @@ fn gemm(
     k: usize,
     n: usize,
     parallel: bool,
+    epilogue: Epilogue,
 ) {
     // Decided by the whole product's row count, never by a piece's, so that the thread count
     // cannot change which kernel computes a row.
     if m <= GEMV_MAX_ROWS && gemv_rows(a, b, c, 0, k, n) {
+        c.chunks_mut(n).for_each(|row| epilogue.apply_row(row));
         return;
     }
     if transpose_is_cheaper(a, b, m, n) {
         let mut c_t = crate::buffer::scratch(m * n);
-        gemm(transposed(b), transposed(a), &mut c_t, n, k, m, parallel);
+        gemm(
+            transposed(b),
+            transposed(a),
+            &mut c_t,
+            n,
+            k,
+            m,
+            parallel,
+            Epilogue::NONE,
+        );
         crate::transpose::transpose_into(&c_t, n, m, c);
         crate::buffer::recycle(c_t);
+        // Few rows (m < n): the output is small and still in cache.
+        c.chunks_mut(n).for_each(|row| epilogue.apply_row(row));
         return;
     }
     let threads = if parallel {
@@ -191,17 +221,17 @@ fn gemm(
             let rows_per_piece = m.div_ceil(pieces).next_multiple_of(MATMUL_ROW_BLOCK);
             c.par_chunks_mut(rows_per_piece * n.max(1))
                 .enumerate()
-                .for_each(|(i, piece)| gemm_rows(a, b, piece, i * rows_per_piece, k, n));
+                .for_each(|(i, piece)| gemm_rows(a, b, piece, i * rows_per_piece, k, n, epilogue));
             return;
         }
     } else {
         let pieces = threads.min(n.div_ceil(MATMUL_COLUMN_ALIGN * 8));
         if pieces > 1 {
-            gemm_column_pieces(a, b, c, m, k, n, pieces);
+            gemm_column_pieces(a, b, c, (m, k, n), pieces, epilogue);
             return;
         }
     }
-    gemm_rows(a, b, c, 0, k, n);
+    gemm_rows(a, b, c, 0, k, n, epilogue);
 }
 
 /// The view of `v`'s transpose.
@@ -252,10 +282,9 @@ fn gemm_column_pieces(
     a: MatrixView,
     b: MatrixView,
     c: &mut [Elem],
-    m: usize,
-    k: usize,
-    n: usize,
+    (m, k, n): (usize, usize, usize),
     pieces: usize,
+    epilogue: Epilogue,
 ) {
     assert_eq!(c.len(), m * n, "matmul: output buffer size");
     let cols_per_piece = n.div_ceil(pieces).next_multiple_of(MATMUL_COLUMN_ALIGN);
@@ -274,7 +303,8 @@ fn gemm_column_pieces(
             // holds m * n elements (asserted above) and is borrowed uniquely for this call; the
             // pieces' column ranges are disjoint.
             unsafe {
-                gemm_into(a, b_piece, out.at(first), n, 0, m, k, width)
+                let piece_epilogue = epilogue.for_columns_from(first);
+                gemm_into(a, b_piece, out.at(first), n, 0, m, k, width, piece_epilogue)
             };
         });
 }
@@ -360,7 +390,16 @@ impl Tensor {
                 col_stride: b_cs,
             };
             // When the batches already run in parallel, each product stays whole (one sgemm).
-            gemm(av, bv, c, m, k, n, parallel && !batches_in_parallel);
+            gemm(
+                av,
+                bv,
+                c,
+                m,
+                k,
+                n,
+                parallel && !batches_in_parallel,
+                Epilogue::NONE,
+            );
         };
         if m * n > 0 {
             if parallel && batch_count > 1 {
@@ -381,6 +420,85 @@ impl Tensor {
             shape.push(n);
         }
         Tensor::try_from_vec(out, &shape)
+    }
+
+    /// A dense layer's forward pass as one product: `activation(self @ weight^T + bias)` for
+    /// `self` `[rows, in]`, `weight` `[out, in]` (PyTorch's layout) and `bias` `[out]`.
+    ///
+    /// The bias and the activation are applied to each block of output rows as soon as the
+    /// product finishes it, while the block is in cache, instead of in two more passes over the
+    /// whole output. The bits are those of the separate ops (`matmul`, adding the bias,
+    /// [`Tensor::relu`]).
+    ///
+    /// ```
+    /// use gradwork_tensor::{Activation, Tensor};
+    /// let x = Tensor::from_vec(vec![1.0, 2.0], &[1, 2]);
+    /// let w = Tensor::from_vec(vec![1.0, 1.0, -1.0, -1.0], &[2, 2]);
+    /// let b = Tensor::from_vec(vec![0.5, 0.5], &[2]);
+    /// let y = x.try_linear(&w, Some(&b), Activation::Relu).unwrap();
+    /// assert_eq!(y.to_vec(), vec![3.5, 0.0]);
+    /// ```
+    pub fn try_linear(
+        &self,
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        activation: Activation,
+    ) -> Result<Tensor> {
+        if self.ndim() != 2 || weight.ndim() != 2 || self.shape()[1] != weight.shape()[1] {
+            return Err(TensorError::shape_mismatch_because(
+                "linear",
+                self.shape(),
+                weight.shape(),
+                "expected x [rows, in] and weight [out, in]",
+            ));
+        }
+        let (m, k, n) = (self.shape()[0], self.shape()[1], weight.shape()[0]);
+        let bias_values = match bias {
+            Some(b) if b.shape() != [n] => {
+                return Err(TensorError::shape_mismatch_because(
+                    "linear",
+                    weight.shape(),
+                    b.shape(),
+                    format!("bias must have shape [{n}]"),
+                ))
+            }
+            Some(b) => Some(
+                b.as_slice()
+                    .map_or_else(|| b.to_vec().into(), Cow::Borrowed),
+            ),
+            None => None,
+        };
+        let epilogue = Epilogue {
+            bias: bias_values.as_deref(),
+            activation,
+        };
+        let mut out = crate::buffer::scratch(m * n);
+        if m * n > 0 {
+            let a = MatrixView {
+                data: &self.storage,
+                offset: self.layout.offset(),
+                row_stride: self.strides()[0],
+                col_stride: self.strides()[1],
+            };
+            // `weight^T`: a free view.
+            let b = MatrixView {
+                data: &weight.storage,
+                offset: weight.layout.offset(),
+                row_stride: weight.strides()[1],
+                col_stride: weight.strides()[0],
+            };
+            gemm(
+                a,
+                b,
+                &mut out,
+                m,
+                k,
+                n,
+                m * n * k >= PARALLEL_FLOPS,
+                epilogue,
+            );
+        }
+        Tensor::try_from_vec(out, &[m, n])
     }
 
     /// Matrix product (see [`Tensor::try_matmul`]).

@@ -16,6 +16,10 @@
 //! AVX-512, both of which have FMA) changes no result, which the tests check bit for bit; the
 //! references recorded before this kernel existed still reproduce.
 
+use crate::epilogue::Epilogue;
+#[cfg(target_arch = "x86_64")]
+const NONE: Epilogue<'static> = Epilogue::NONE;
+
 /// The K block: must equal `matrixmultiply`'s f32 `kc` (256 in 0.3.11, the pinned version), or
 /// the two kernels would round differently.
 pub(crate) const KC: usize = 256;
@@ -41,7 +45,8 @@ pub(crate) enum RightOperand<'a> {
 }
 
 /// `c[i * rsc + j] = sum_p a[i * rsa + p * csa] * b[p * rsb + j * csb]` for `i < m`, `j < n`,
-/// plus the old `c` when `accumulate`, with the rounding described in the module docs.
+/// plus the old `c` when `accumulate`, with the rounding described in the module docs; then
+/// `epilogue` on each finished element.
 ///
 /// # Safety
 /// Every element named above lies inside a live allocation: `a` and `b` readable for the
@@ -59,6 +64,7 @@ pub(crate) unsafe fn sgemm(
     c: *mut f32,
     rsc: usize,
     accumulate: bool,
+    epilogue: Epilogue,
 ) {
     debug_assert!(k > 0);
     if m == 0 || n == 0 {
@@ -72,12 +78,17 @@ pub(crate) unsafe fn sgemm(
             col_stride: csb,
         };
         // SAFETY: the caller's contract, and the CPU has the kernel's features.
-        unsafe { crate::sgemm_x86::sgemm(isa, m, k, n, a, (rsa, csa), b, c, rsc, accumulate) };
+        unsafe {
+            crate::sgemm_x86::sgemm(isa, m, k, n, a, (rsa, csa), b, c, rsc, accumulate, epilogue)
+        };
         return;
     }
     // SAFETY: the caller's contract is sgemm's: it reads `a` and `b` at exactly those offsets
-    // and reads `c` only when beta is nonzero.
-    unsafe { with_matrixmultiply(m, k, n, a, (rsa, csa), b, (rsb, csb), c, rsc, accumulate) }
+    // and reads `c` only when beta is nonzero; the epilogue touches the same m x n elements.
+    unsafe {
+        with_matrixmultiply(m, k, n, a, (rsa, csa), b, (rsb, csb), c, rsc, accumulate);
+        epilogue.apply(c, rsc, m, n);
+    }
 }
 
 /// Whether the packed kernel `isa` should run a product whose right operand has strides `(rsb,
@@ -135,7 +146,9 @@ pub(crate) unsafe fn sgemm_gathered(
         // SAFETY: the caller's contract for a and c; every element of b is inside x (asserted
         // above); the CPU has AVX-512F.
         let isa = crate::sgemm_x86::Isa::Avx512;
-        unsafe { crate::sgemm_x86::sgemm(isa, m, k, n, a, (rsa, csa), b, c, rsc, accumulate) };
+        unsafe {
+            crate::sgemm_x86::sgemm(isa, m, k, n, a, (rsa, csa), b, c, rsc, accumulate, NONE)
+        };
         return true;
     }
     let _ = (
@@ -242,7 +255,20 @@ mod tests {
                 col_stride: sb.1,
             };
             let c = ours.as_mut_ptr();
-            crate::sgemm_x86::sgemm(isa, m, k, n, a.as_ptr(), sa, b_operand, c, rsc, accumulate);
+            let none = Epilogue::NONE;
+            crate::sgemm_x86::sgemm(
+                isa,
+                m,
+                k,
+                n,
+                a.as_ptr(),
+                sa,
+                b_operand,
+                c,
+                rsc,
+                accumulate,
+                none,
+            );
             with_matrixmultiply(
                 m,
                 k,
@@ -383,7 +409,8 @@ mod tests {
         // SAFETY: a, b and the m rows of c at stride rsc are in bounds.
         unsafe {
             let c = c.as_mut_ptr();
-            crate::sgemm_x86::sgemm(isa, m, k, n, a.as_ptr(), (k, 1), b_operand, c, rsc, false)
+            let (ap, none) = (a.as_ptr(), Epilogue::NONE);
+            crate::sgemm_x86::sgemm(isa, m, k, n, ap, (k, 1), b_operand, c, rsc, false, none)
         };
         for (at, &v) in c.iter().enumerate() {
             let (i, j) = (at / rsc, at % rsc);
@@ -467,6 +494,7 @@ mod tests {
                         strided.as_mut_ptr(),
                         n,
                         accumulate,
+                        Epilogue::NONE,
                     );
                 }
                 same_bits(&gathered, &strided, &format!("gathered {m}x{k}x{n}"));

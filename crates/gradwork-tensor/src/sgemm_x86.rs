@@ -26,6 +26,7 @@
 
 use std::cell::RefCell;
 
+use crate::epilogue::Epilogue;
 use crate::sgemm::{RightOperand, KC};
 use crate::sgemm_avx2::Avx2;
 use crate::sgemm_avx512::Avx512;
@@ -158,7 +159,8 @@ impl AlignedBuf {
     }
 }
 
-/// See [`crate::sgemm::sgemm`]; this is its packed path, on the kernel `isa` names.
+/// See [`crate::sgemm::sgemm`]; this is its packed path, on the kernel `isa` names. The
+/// epilogue is applied to each block of `MC` rows after its last K block, while it is in cache.
 ///
 /// # Safety
 /// As [`crate::sgemm::sgemm`], with a gathered `b` only for [`Isa::Avx512`], and the CPU has
@@ -175,12 +177,14 @@ pub(crate) unsafe fn sgemm(
     c: *mut f32,
     rsc: usize,
     accumulate: bool,
+    epilogue: Epilogue,
 ) {
+    let out = (c, rsc, accumulate, epilogue);
     // SAFETY: the caller's contract.
     unsafe {
         match isa {
-            Isa::Avx512 => drive::<Avx512>(m, k, n, a, a_strides, b, c, rsc, accumulate),
-            Isa::Avx2 => drive::<Avx2>(m, k, n, a, a_strides, b, c, rsc, accumulate),
+            Isa::Avx512 => drive::<Avx512>(m, k, n, a, a_strides, b, out),
+            Isa::Avx2 => drive::<Avx2>(m, k, n, a, a_strides, b, out),
         }
     }
 }
@@ -220,9 +224,7 @@ unsafe fn drive<K: PackedKernel>(
     a: *const f32,
     (rsa, csa): (usize, usize),
     b: RightOperand,
-    c: *mut f32,
-    rsc: usize,
-    accumulate: bool,
+    (c, rsc, accumulate, epilogue): (*mut f32, usize, bool, Epilogue),
 ) {
     if m == 0 || n == 0 || k == 0 {
         return;
@@ -237,6 +239,7 @@ unsafe fn drive<K: PackedKernel>(
             let nc = NC.min(n - jc);
             for (block, pc) in (0..k).step_by(KC).enumerate() {
                 let kc = KC.min(k - pc);
+                let last_block = pc + kc == k;
                 for (panel, j) in (0..nc).step_by(nr).enumerate() {
                     let lanes = nr.min(nc - j);
                     let dst = &mut b_pack[panel * kc * nr..];
@@ -301,6 +304,14 @@ unsafe fn drive<K: PackedKernel>(
                             let ap = &a_pack[a_panel * kc * mr..][..kc * mr];
                             // SAFETY: the tile's rows and columns are inside the m x n output.
                             unsafe { K::kernel(kc, ap, bp, out, rsc, rows, cols, add) };
+                        }
+                    }
+                    if last_block {
+                        // The block's rows are finished and still in cache.
+                        // SAFETY: rows ic .. ic + mc, columns jc .. jc + nc are in the output.
+                        unsafe {
+                            let block = c.add(ic * rsc + jc);
+                            epilogue.for_columns_from(jc).apply(block, rsc, mc, nc);
                         }
                     }
                 }

@@ -74,12 +74,18 @@ impl Module for Network {
         let mut padding: Option<Tensor> = None;
         let mut i = 0;
         while i < self.layers.len() {
-            // A ReLU before a max pooling runs after it, as in `Sequential` (same values and
-            // gradients, less work; see `gradwork_nn::reorder`).
+            // A ReLU before a max pooling runs after it, and a dense layer fuses the ReLU after
+            // it, as in `Sequential` (same values and gradients, less work; see
+            // `gradwork_nn::reorder`).
             if let [NetLayer::Plain(first), NetLayer::Plain(second), ..] = &mut self.layers[i..] {
                 if runs_first(&**first, &**second) {
                     x = second.forward(cx, &x)?;
                     x = first.forward(cx, &x)?;
+                    i += 2;
+                    continue;
+                }
+                if let Some(y) = first.forward_fused(cx, &x, second.kind())? {
+                    x = y;
                     i += 2;
                     continue;
                 }

@@ -1,7 +1,7 @@
 //! Matrix products: `matmul` (torch.matmul semantics, batched and broadcast) and the fused
 //! `linear` layer op `x @ w^T + b`.
 
-use gradwork_tensor::Tensor;
+use gradwork_tensor::{Activation, Tensor};
 
 use crate::error::{or_panic, AutodiffError, Result};
 use crate::var::Var;
@@ -54,76 +54,7 @@ impl Var {
     /// `[..., in]`, `weight` is `[out, in]` (PyTorch's layout), `bias` is `[out]`. Leading axes
     /// of `x` are batch axes.
     pub fn try_linear(&self, weight: &Var, bias: Option<&Var>) -> Result<Var> {
-        // Shapes are borrowed and copied only into the backward closure: a single-sample
-        // forward pass is short enough that each allocation shows in its latency.
-        let (x_shape, w_shape) = (self.shape(), weight.shape());
-        if x_shape.is_empty() || w_shape.len() != 2 || x_shape[x_shape.len() - 1] != w_shape[1] {
-            return Err(AutodiffError::Tensor(
-                gradwork_tensor::TensorError::shape_mismatch_because(
-                    "linear",
-                    x_shape,
-                    w_shape,
-                    "expected x [..., in] and weight [out, in]",
-                ),
-            ));
-        }
-        let (fan_in, fan_out) = (w_shape[1], w_shape[0]);
-        let rows = x_shape[..x_shape.len() - 1].iter().product::<usize>();
-        let x2 = if x_shape.len() == 2 {
-            self.value().clone()
-        } else {
-            self.value().try_reshape(&[rows, fan_in])?
-        };
-        let mut out = x2.try_matmul(&weight.value().t())?;
-        if let Some(bias) = bias {
-            if bias.shape() != [fan_out] {
-                return Err(AutodiffError::Tensor(
-                    gradwork_tensor::TensorError::shape_mismatch_because(
-                        "linear",
-                        w_shape,
-                        bias.shape(),
-                        format!("bias must have shape [{fan_out}]"),
-                    ),
-                ));
-            }
-            add_bias_rows(&mut out, bias.value());
-        }
-        let value = if x_shape.len() == 2 {
-            out
-        } else {
-            let mut out_shape = x_shape.to_vec();
-            *out_shape.last_mut().expect("non-empty") = fan_out;
-            out.try_reshape(&out_shape)?
-        };
-        let make_backward = || {
-            let (x_shape, w) = (x_shape.to_vec(), weight.value().clone());
-            move |g: &Tensor, needs: &[bool]| {
-                let g2 = g.try_reshape(&[rows, fan_out])?;
-                let gx = if needs[0] {
-                    Some(g2.try_matmul(&w)?.try_reshape(&x_shape)?)
-                } else {
-                    None
-                };
-                let gw = if needs[1] {
-                    Some(g2.t().try_matmul(&x2)?)
-                } else {
-                    None
-                };
-                let mut grads = vec![gx, gw];
-                if needs.len() > 2 {
-                    grads.push(if needs[2] {
-                        Some(g2.try_sum(0, false)?)
-                    } else {
-                        None
-                    });
-                }
-                Ok(grads)
-            }
-        };
-        match bias {
-            Some(bias) => Var::from_op("linear", &[self, weight, bias], value, make_backward),
-            None => Var::from_op("linear", &[self, weight], value, make_backward),
-        }
+        linear(self, weight, bias, Activation::Identity)
     }
 
     /// The fused dense-layer op (see [`Var::try_linear`]).
@@ -131,24 +62,111 @@ impl Var {
     pub fn linear(&self, weight: &Var, bias: Option<&Var>) -> Var {
         or_panic(self.try_linear(weight, bias))
     }
+
+    /// `relu(x @ weight^T + bias)` as one op ([`Var::try_linear`] then [`Var::relu`]): the ReLU
+    /// is applied as the product writes its output (see [`Tensor::try_linear`]) and its
+    /// gradient mask is read from the output, so neither direction makes a pass of its own.
+    /// Values and gradients have the bits of the two separate ops.
+    ///
+    /// ```
+    /// use gradwork_autodiff::Graph;
+    /// use gradwork_tensor::Tensor;
+    /// let graph = Graph::new();
+    /// let x = graph.leaf(Tensor::from_vec(vec![1.0, 2.0], &[1, 2]));
+    /// let w = graph.leaf(Tensor::from_vec(vec![1.0, 1.0, -1.0, -1.0], &[2, 2]));
+    /// let y = x.linear_relu(&w, None);
+    /// assert_eq!(y.value().to_vec(), vec![3.0, 0.0]);
+    /// let grads = graph.backward(&y.sum_all()).unwrap();
+    /// // Only the first output is positive, so only the first row of w gets a gradient.
+    /// assert_eq!(grads.get(&w).unwrap().to_vec(), vec![1.0, 2.0, 0.0, 0.0]);
+    /// ```
+    pub fn try_linear_relu(&self, weight: &Var, bias: Option<&Var>) -> Result<Var> {
+        linear(self, weight, bias, Activation::Relu)
+    }
+
+    /// The fused dense layer with its ReLU (see [`Var::try_linear_relu`]).
+    #[track_caller]
+    pub fn linear_relu(&self, weight: &Var, bias: Option<&Var>) -> Var {
+        or_panic(self.try_linear_relu(weight, bias))
+    }
 }
 
-/// Adds `bias [n]` to every row of the contiguous `[rows, n]` matrix `out` in place.
-fn add_bias_rows(out: &mut Tensor, bias: &Tensor) {
-    let copied;
-    let bias = match bias.as_slice() {
-        Some(slice) => slice,
-        None => {
-            copied = bias.to_vec();
-            &copied
+/// `activation(x @ weight^T + bias)` with its backward pass: the ReLU's mask (`y > 0`, which
+/// holds exactly where `x @ weight^T + bias > 0`) is applied to the upstream gradient first,
+/// then the affine map's rule.
+fn linear(x: &Var, weight: &Var, bias: Option<&Var>, activation: Activation) -> Result<Var> {
+    // Shapes are borrowed and copied only into the backward closure: a single-sample forward
+    // pass is short enough that each allocation shows in its latency.
+    let (x_shape, w_shape) = (x.shape(), weight.shape());
+    if x_shape.is_empty() || w_shape.len() != 2 || x_shape[x_shape.len() - 1] != w_shape[1] {
+        return Err(AutodiffError::Tensor(
+            gradwork_tensor::TensorError::shape_mismatch_because(
+                "linear",
+                x_shape,
+                w_shape,
+                "expected x [..., in] and weight [out, in]",
+            ),
+        ));
+    }
+    let (fan_in, fan_out) = (w_shape[1], w_shape[0]);
+    let rows = x_shape[..x_shape.len() - 1].iter().product::<usize>();
+    let x2 = if x_shape.len() == 2 {
+        x.value().clone()
+    } else {
+        x.value().try_reshape(&[rows, fan_in])?
+    };
+    let out = x2.try_linear(weight.value(), bias.map(Var::value), activation)?;
+    let value = if x_shape.len() == 2 {
+        out.clone()
+    } else {
+        let mut out_shape = x_shape.to_vec();
+        *out_shape.last_mut().expect("non-empty") = fan_out;
+        out.try_reshape(&out_shape)?
+    };
+    let relu = activation == Activation::Relu;
+    let make_backward = || {
+        let (x_shape, w) = (x_shape.to_vec(), weight.value().clone());
+        // The output is kept only when the mask needs it.
+        let y = relu.then_some(out);
+        move |g: &Tensor, needs: &[bool]| {
+            let mut g2 = g.try_reshape(&[rows, fan_out])?;
+            if let Some(y) = &y {
+                // `relu`'s own rule, `g * (x > 0 ? 1 : 0)`, with the same products.
+                g2 =
+                    g2.try_zip_map(y, "linear_relu", |g, y| g * if y > 0.0 { 1.0 } else { 0.0 })?;
+            }
+            let gx = if needs[0] {
+                Some(g2.try_matmul(&w)?.try_reshape(&x_shape)?)
+            } else {
+                None
+            };
+            let gw = if needs[1] {
+                Some(g2.t().try_matmul(&x2)?)
+            } else {
+                None
+            };
+            let mut grads = vec![gx, gw];
+            if needs.len() > 2 {
+                grads.push(if needs[2] {
+                    Some(g2.try_sum(0, false)?)
+                } else {
+                    None
+                });
+            }
+            Ok(grads)
         }
     };
-    let n = bias.len();
-    if n > 0 {
-        for row in out.data_mut().chunks_mut(n) {
-            for (o, b) in row.iter_mut().zip(bias) {
-                *o += b;
-            }
+    let with_bias;
+    let inputs: &[&Var] = match bias {
+        Some(bias) => {
+            with_bias = [x, weight, bias];
+            &with_bias
         }
+        None => &[x, weight],
+    };
+    if relu {
+        Var::from_op("linear_relu", inputs, value, make_backward)
+    } else {
+        Var::from_op("linear", inputs, value, make_backward)
     }
 }

@@ -61,6 +61,7 @@ pub const OP_NAMES: &[&str] = &[
     // Matrix products (matmul.rs).
     "matmul",
     "linear",
+    "linear_relu",
     // Shapes (shape.rs, join.rs).
     "reshape",
     "permute",

@@ -1,5 +1,5 @@
 //! Matrix products: 2-D, batched with broadcast batch axes, 1-D operands, transposed operands,
-//! and the fused linear op with and without bias.
+//! and the fused linear op (with and without bias, and with its ReLU).
 
 use gradwork_tensor::Tensor;
 use proptest::prelude::*;
@@ -67,4 +67,30 @@ proptest! {
             check("linear", |v| v[0].try_linear(&v[1], None), &[x, w])?;
         }
     }
+
+    #[test]
+    fn linear_relu_gradient_matches_finite_differences(
+        (x, w, b) in (prop::collection::vec(1usize..=3, 0..=2), 1usize..=4, 1usize..=4)
+            .prop_flat_map(|(mut lead, fan_in, fan_out)| {
+                lead.push(fan_in);
+                (tensor(lead, -1.5, 1.5), tensor(vec![fan_out, fan_in], -1.0, 1.0), tensor(vec![fan_out], -1.0, 1.0))
+            }),
+        with_bias in any::<bool>(),
+    ) {
+        // Away from the kink: every pre-activation at least 0.05 from zero, so the central
+        // differences (steps of 1e-2, moving a pre-activation by at most 0.015) stay on one side.
+        let pre = pre_activation(&x, &w, with_bias.then_some(&b));
+        prop_assume!(pre.to_vec().iter().all(|z| z.abs() > 0.05));
+        if with_bias {
+            check("linear_relu", |v| v[0].try_linear_relu(&v[1], Some(&v[2])), &[x, w, b])?;
+        } else {
+            check("linear_relu", |v| v[0].try_linear_relu(&v[1], None), &[x, w])?;
+        }
+    }
+}
+
+/// `x @ w^T + b` on plain tensors, for the kink filter.
+fn pre_activation(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Tensor {
+    let y = x.matmul(&w.t());
+    b.map_or(y.clone(), |b| y.add(b))
 }

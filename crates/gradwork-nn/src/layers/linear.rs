@@ -6,7 +6,7 @@ use gradwork_tensor::Rng;
 use crate::ctx::Ctx;
 use crate::error::{NnError, Result};
 use crate::init;
-use crate::module::{join_path, Module};
+use crate::module::{join_path, LayerKind, Module};
 use crate::param::Param;
 
 /// A dense layer: `weight [out, in]`, optional `bias [out]`, applied to the last axis of the input.
@@ -48,10 +48,9 @@ impl Linear {
     pub fn out_features(&self) -> usize {
         self.weight.value().shape()[0]
     }
-}
 
-impl Module for Linear {
-    fn forward(&mut self, cx: &mut Ctx, input: &Var) -> Result<Var> {
+    /// The layer's affine map, followed by a ReLU when `relu`.
+    fn affine(&self, cx: &mut Ctx, input: &Var, relu: bool) -> Result<Var> {
         if input.shape().last() != Some(&self.in_features()) {
             return Err(NnError::BadInput {
                 layer: self.describe(),
@@ -61,7 +60,26 @@ impl Module for Linear {
         }
         let weight = cx.param(&self.weight);
         let bias = self.bias.as_ref().map(|b| cx.param(b));
-        Ok(input.try_linear(&weight, bias.as_ref())?)
+        Ok(if relu {
+            input.try_linear_relu(&weight, bias.as_ref())?
+        } else {
+            input.try_linear(&weight, bias.as_ref())?
+        })
+    }
+}
+
+impl Module for Linear {
+    fn forward(&mut self, cx: &mut Ctx, input: &Var) -> Result<Var> {
+        self.affine(cx, input, false)
+    }
+
+    /// A following ReLU is applied as the product writes its output (same values and
+    /// gradients as the two layers in turn, without a pass of its own in either direction).
+    fn forward_fused(&mut self, cx: &mut Ctx, input: &Var, next: LayerKind) -> Result<Option<Var>> {
+        match next {
+            LayerKind::Relu => self.affine(cx, input, true).map(Some),
+            _ => Ok(None),
+        }
     }
 
     fn visit_params(&self, prefix: &str, f: &mut dyn FnMut(&str, &Param)) {
