@@ -11,7 +11,7 @@
 
 use std::arch::x86_64::*;
 
-use crate::sgemm_x86::PackedKernel;
+use crate::sgemm_x86::{PackedKernel, TileStore};
 
 /// The tile: 16 rows by 16 columns.
 const TILE: usize = 16;
@@ -168,6 +168,51 @@ fn transpose(r: [__m512; TILE]) -> [__m512; TILE] {
     out
 }
 
+/// Writes the first `rows` rows and `cols` columns of a tile's sums to `c` as `store` says:
+/// added to the old values or over them, then the bias, then the ReLU (`v` where `v > 0` or NaN,
+/// else +0: [`crate::epilogue::relu`]'s rule).
+///
+/// # Safety
+/// AVX-512F; `c` writable (and readable when `store.add`) at `i * rsc + j` for `i < rows`,
+/// `j < cols`; `store.bias` readable for `cols` floats.
+// Always inlined, and without a target feature of its own, so that it compiles inside each
+// kernel and the tile's sums stay in registers (as a call it took 10% of a product).
+#[inline(always)]
+unsafe fn store_tile(
+    ab: &[__m512; TILE],
+    c: *mut f32,
+    rsc: usize,
+    rows: usize,
+    cols: usize,
+    store: TileStore,
+) {
+    let cols_mask = mask(cols);
+    // SAFETY: the caller's: `cols` bias values are readable.
+    let bias = store
+        .bias
+        .map(|b| unsafe { _mm512_maskz_loadu_ps(cols_mask, b) });
+    for (i, &acc) in ab.iter().enumerate().take(rows) {
+        // SAFETY: row i < rows, columns under the mask: the caller's output window.
+        unsafe {
+            let row = c.add(i * rsc);
+            let mut v = if store.add {
+                _mm512_add_ps(_mm512_maskz_loadu_ps(cols_mask, row), acc)
+            } else {
+                acc
+            };
+            if let Some(bias) = bias {
+                v = _mm512_add_ps(v, bias);
+            }
+            if store.relu {
+                // Not (v <= 0), unordered: true for v > 0 and for NaN.
+                let keep = _mm512_cmp_ps_mask::<_CMP_NLE_UQ>(v, _mm512_setzero_ps());
+                v = _mm512_maskz_mov_ps(keep, v);
+            }
+            _mm512_mask_storeu_ps(row, cols_mask, v);
+        }
+    }
+}
+
 /// `dst[j * rows + i] = src[i * cols + j]` for `i < rows`, `j < cols`: 16x16 blocks
 /// transposed in registers, edges with masked loads and stores.
 ///
@@ -301,8 +346,8 @@ impl PackedKernel for Avx512 {
     /// `i < rows`, `j < cols`, the sum a chain of fused multiply-adds from zero in order of `p`.
     ///
     /// # Safety
-    /// AVX-512F; `c` writable (and readable when `add`) at those offsets; `a` and `b` hold
-    /// `kc * 16`.
+    /// AVX-512F; `c` writable (and readable when `store.add`) at those offsets; `a` and `b` hold
+    /// `kc * 16`; `store.bias` readable for `cols` floats.
     #[target_feature(enable = "avx512f")]
     #[allow(clippy::too_many_arguments)]
     unsafe fn kernel(
@@ -313,7 +358,7 @@ impl PackedKernel for Avx512 {
         rsc: usize,
         rows: usize,
         cols: usize,
-        add: bool,
+        store: TileStore,
     ) {
         assert!(a.len() >= kc * TILE && b.len() >= kc * TILE);
         let (a, b) = (a.as_ptr(), b.as_ptr());
@@ -328,19 +373,8 @@ impl PackedKernel for Avx512 {
                 }
             }
         }
-        let cols_mask = mask(cols);
-        for (i, &acc) in ab.iter().enumerate().take(rows) {
-            // SAFETY: row i < rows, columns under the mask: the caller's output window.
-            unsafe {
-                let row = c.add(i * rsc);
-                let v = if add {
-                    _mm512_add_ps(_mm512_maskz_loadu_ps(cols_mask, row), acc)
-                } else {
-                    acc
-                };
-                _mm512_mask_storeu_ps(row, cols_mask, v);
-            }
-        }
+        // SAFETY: the caller's output window and bias.
+        unsafe { store_tile(&ab, c, rsc, rows, cols, store) }
     }
 
     const READS_ROWS: bool = true;
@@ -360,7 +394,7 @@ impl PackedKernel for Avx512 {
         c: *mut f32,
         rsc: usize,
         cols: usize,
-        add: bool,
+        store: TileStore,
     ) {
         assert!(b.len() >= kc * TILE);
         let b = b.as_ptr();
@@ -380,19 +414,8 @@ impl PackedKernel for Avx512 {
                 }
             }
         }
-        let cols_mask = mask(cols);
-        for (i, &acc) in ab.iter().enumerate() {
-            // SAFETY: row i < 16, columns under the mask: the caller's output window.
-            unsafe {
-                let row = c.add(i * rsc);
-                let v = if add {
-                    _mm512_add_ps(_mm512_maskz_loadu_ps(cols_mask, row), acc)
-                } else {
-                    acc
-                };
-                _mm512_mask_storeu_ps(row, cols_mask, v);
-            }
-        }
+        // SAFETY: the caller's output window (16 rows) and bias.
+        unsafe { store_tile(&ab, c, rsc, TILE, cols, store) }
     }
 }
 

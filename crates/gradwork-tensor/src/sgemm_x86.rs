@@ -26,7 +26,7 @@
 
 use std::cell::RefCell;
 
-use crate::epilogue::Epilogue;
+use crate::epilogue::{Activation, Epilogue};
 use crate::sgemm::{RightOperand, KC};
 use crate::sgemm_avx2::Avx2;
 use crate::sgemm_avx512::Avx512;
@@ -35,6 +35,30 @@ use crate::sgemm_avx512::Avx512;
 const NC: usize = 1024;
 /// Floats past each packing buffer's end that packers may overwrite (see [`PackedKernel`]).
 const SLACK: usize = 16;
+
+/// How a kernel writes its tile: added to the output's old values (the later K blocks) or over
+/// them, and on a fused product's last K block with the epilogue (see [`crate::epilogue`]):
+/// the bias of the tile's columns, then a ReLU, with the arithmetic of the separate ops.
+#[derive(Clone, Copy)]
+pub(crate) struct TileStore {
+    /// Add the tile's sums to the output instead of overwriting it.
+    pub add: bool,
+    /// The bias of the tile's first column; the tile's `cols` values from there are added.
+    pub bias: Option<*const f32>,
+    /// Apply [`crate::epilogue::relu`] last.
+    pub relu: bool,
+}
+
+impl TileStore {
+    /// Just the sums, added or not.
+    pub const fn plain(add: bool) -> Self {
+        TileStore {
+            add,
+            bias: None,
+            relu: false,
+        }
+    }
+}
 
 /// A micro-kernel and the packers that lay out its panels.
 pub(crate) trait PackedKernel {
@@ -80,11 +104,12 @@ pub(crate) trait PackedKernel {
     unsafe fn pack_b_gathered(src: *const f32, rows: &[usize], cols: &[i32], dst: &mut [f32]);
 
     /// `c[i * rsc + j] (+)= sum_p a[p * MR + i] * b[p * NR + j]` for `i < rows`, `j < cols`, the
-    /// sum a chain of fused multiply-adds from zero in order of `p`, added to `c` when `add`.
+    /// sum a chain of fused multiply-adds from zero in order of `p`, written as `store` says.
     ///
     /// # Safety
-    /// The CPU has the kernel's features; `c` writable (and readable when `add`) at those
-    /// offsets; `a` and `b` hold `kc * MR` and `kc * NR` floats.
+    /// The CPU has the kernel's features; `c` writable (and readable when `store.add`) at those
+    /// offsets; `a` and `b` hold `kc * MR` and `kc * NR` floats; `store.bias` readable for
+    /// `cols` floats.
     #[allow(clippy::too_many_arguments)]
     unsafe fn kernel(
         kc: usize,
@@ -94,7 +119,7 @@ pub(crate) trait PackedKernel {
         rsc: usize,
         rows: usize,
         cols: usize,
-        add: bool,
+        store: TileStore,
     );
 
     /// Whether [`PackedKernel::kernel_rows`] exists.
@@ -115,7 +140,7 @@ pub(crate) trait PackedKernel {
         _c: *mut f32,
         _rsc: usize,
         _cols: usize,
-        _add: bool,
+        _store: TileStore,
     ) {
         unreachable!("kernel_rows without READS_ROWS")
     }
@@ -160,7 +185,8 @@ impl AlignedBuf {
 }
 
 /// See [`crate::sgemm::sgemm`]; this is its packed path, on the kernel `isa` names. The
-/// epilogue is applied to each block of `MC` rows after its last K block, while it is in cache.
+/// kernels apply the epilogue as they store their tiles after the last K block, while the sums
+/// are still in registers.
 ///
 /// # Safety
 /// As [`crate::sgemm::sgemm`], with a gathered `b` only for [`Isa::Avx512`], and the CPU has
@@ -229,6 +255,10 @@ unsafe fn drive<K: PackedKernel>(
     if m == 0 || n == 0 || k == 0 {
         return;
     }
+    assert!(
+        epilogue.bias.is_none_or(|b| b.len() >= n),
+        "sgemm: bias shorter than the output's {n} columns"
+    );
     let (mr, nr) = (K::MR, K::NR);
     PACKS.with(|packs| {
         // Never re-entered: nothing below calls back into sgemm.
@@ -267,8 +297,20 @@ unsafe fn drive<K: PackedKernel>(
                         }
                     }
                 }
-                // Later blocks always add onto the earlier blocks' sums.
+                // Later blocks always add onto the earlier blocks' sums; the last one writes
+                // the epilogue with them.
                 let add = accumulate || block > 0;
+                let store = |column: usize| {
+                    if last_block {
+                        TileStore {
+                            add,
+                            bias: epilogue.bias.map(|b| b[column..].as_ptr()),
+                            relu: matches!(epilogue.activation, Activation::Relu),
+                        }
+                    } else {
+                        TileStore::plain(add)
+                    }
+                };
                 // A row-major left operand's whole panels are read in place.
                 let in_place = K::READS_ROWS && csa == 1 && rows_spread_over_l1(rsa, K::MR);
                 for ic in (0..m).step_by(K::MC) {
@@ -297,21 +339,14 @@ unsafe fn drive<K: PackedKernel>(
                                 // are in bounds; the tile is inside the output.
                                 unsafe {
                                     let src = a.add((ic + i) * rsa + pc);
-                                    K::kernel_rows(kc, src, rsa, bp, out, rsc, cols, add);
+                                    let store = store(jc + j);
+                                    K::kernel_rows(kc, src, rsa, bp, out, rsc, cols, store);
                                 }
                                 continue;
                             }
                             let ap = &a_pack[a_panel * kc * mr..][..kc * mr];
                             // SAFETY: the tile's rows and columns are inside the m x n output.
-                            unsafe { K::kernel(kc, ap, bp, out, rsc, rows, cols, add) };
-                        }
-                    }
-                    if last_block {
-                        // The block's rows are finished and still in cache.
-                        // SAFETY: rows ic .. ic + mc, columns jc .. jc + nc are in the output.
-                        unsafe {
-                            let block = c.add(ic * rsc + jc);
-                            epilogue.for_columns_from(jc).apply(block, rsc, mc, nc);
+                            unsafe { K::kernel(kc, ap, bp, out, rsc, rows, cols, store(jc + j)) };
                         }
                     }
                 }
@@ -326,7 +361,8 @@ mod tests {
     use crate::rng::Rng;
 
     /// Reading a left panel in place gives the bits of packing it first, for every column count,
-    /// with and without accumulation, on a row stride that is not a multiple of the panel.
+    /// with and without accumulation, on a row stride that is not a multiple of the panel; and
+    /// both kernels store the epilogue (bias, ReLU) with the bits of applying it afterwards.
     fn in_place_rows_match_the_packed_panel<K: PackedKernel>() {
         let mut rng = Rng::seed_from(3);
         let mut random =
@@ -335,34 +371,50 @@ mod tests {
         let (kc, lda, rsc) = (37, 45, 19);
         let a = random(mr * lda);
         let b = random(kc * nr);
-        let c0 = random(mr * rsc);
+        let mut c0 = random(mr * rsc);
+        // NaN, zeros of both signs and an infinity in the old output (reached when adding).
+        c0[..4].copy_from_slice(&[f32::NAN, -0.0, 0.0, f32::NEG_INFINITY]);
+        let mut bias = random(nr);
+        bias[1] = f32::NAN;
         let mut packed = vec![0.0; kc * mr + SLACK];
         // SAFETY: lane l, step p reads a[l * lda + p] with p < kc <= lda; the kernels run only
         // where the CPU has their features (checked by the caller).
         unsafe { K::pack_a(a.as_ptr(), (lda, 1), mr, kc, &mut packed) };
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         for cols in [1, 9, nr] {
             for add in [false, true] {
-                let (mut via_pack, mut in_place) = (c0.clone(), c0.clone());
-                // SAFETY: MR rows of rsc >= cols floats; the panels hold kc * MR and kc * NR.
-                unsafe {
-                    K::kernel(kc, &packed, &b, via_pack.as_mut_ptr(), rsc, mr, cols, add);
-                    K::kernel_rows(
-                        kc,
-                        a.as_ptr(),
-                        lda,
-                        &b,
-                        in_place.as_mut_ptr(),
-                        rsc,
-                        cols,
+                for (with_bias, relu) in
+                    [(false, false), (true, false), (false, true), (true, true)]
+                {
+                    let store = TileStore {
                         add,
-                    );
+                        bias: with_bias.then_some(bias.as_ptr()),
+                        relu,
+                    };
+                    let (mut via_pack, mut in_place) = (c0.clone(), c0.clone());
+                    let mut afterwards = c0.clone();
+                    // SAFETY: MR rows of rsc >= cols floats; the panels hold kc * MR and
+                    // kc * NR; the bias holds NR >= cols.
+                    unsafe {
+                        K::kernel(kc, &packed, &b, via_pack.as_mut_ptr(), rsc, mr, cols, store);
+                        let c = in_place.as_mut_ptr();
+                        K::kernel_rows(kc, a.as_ptr(), lda, &b, c, rsc, cols, store);
+                        let c = afterwards.as_mut_ptr();
+                        K::kernel(kc, &packed, &b, c, rsc, mr, cols, TileStore::plain(add));
+                        let epilogue = Epilogue {
+                            bias: with_bias.then_some(&bias[..]),
+                            activation: if relu {
+                                Activation::Relu
+                            } else {
+                                Activation::Identity
+                            },
+                        };
+                        epilogue.apply(c, rsc, mr, cols);
+                    }
+                    let what = format!("{cols} columns, add {add}, bias {with_bias}, relu {relu}");
+                    assert_eq!(bits(&via_pack), bits(&in_place), "{what}");
+                    assert_eq!(bits(&via_pack), bits(&afterwards), "{what}: epilogue");
                 }
-                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-                assert_eq!(
-                    bits(&via_pack),
-                    bits(&in_place),
-                    "{cols} columns, add {add}"
-                );
             }
         }
     }
