@@ -78,6 +78,13 @@ impl<'a> Epilogue<'a> {
         }
     }
 
+    /// Applies it to every row of a contiguous output with `cols` columns.
+    pub fn apply_rows(self, c: &mut [f32], cols: usize) {
+        if !self.is_none() && cols > 0 {
+            c.chunks_mut(cols).for_each(|row| self.apply_row(row));
+        }
+    }
+
     /// Applies it to one row of the output (from its first column).
     pub fn apply_row(self, row: &mut [f32]) {
         let n = row.len();

@@ -186,7 +186,7 @@ fn gemm(
     // Decided by the whole product's row count, never by a piece's, so that the thread count
     // cannot change which kernel computes a row.
     if m <= GEMV_MAX_ROWS && gemv_rows(a, b, c, 0, k, n) {
-        c.chunks_mut(n).for_each(|row| epilogue.apply_row(row));
+        epilogue.apply_rows(c, n);
         return;
     }
     if transpose_is_cheaper(a, b, m, n) {
@@ -204,7 +204,7 @@ fn gemm(
         crate::transpose::transpose_into(&c_t, n, m, c);
         crate::buffer::recycle(c_t);
         // Few rows (m < n): the output is small and still in cache.
-        c.chunks_mut(n).for_each(|row| epilogue.apply_row(row));
+        epilogue.apply_rows(c, n);
         return;
     }
     let threads = if parallel {
@@ -514,18 +514,8 @@ impl Tensor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sgemm::same_bits;
     use crate::Rng;
-
-    /// Equal bits, or both NaN (the payload of an operation on two NaNs depends on their order).
-    fn same_bits(got: &[Elem], expected: &[Elem], what: &str) {
-        let first_difference = got
-            .iter()
-            .zip(expected)
-            .position(|(x, y)| x.to_bits() != y.to_bits() && !(x.is_nan() && y.is_nan()));
-        if let Some(i) = first_difference {
-            panic!("{what}: element {i}: {} vs {}", got[i], expected[i]);
-        }
-    }
 
     /// `x @ W^T` with fewer rows than `W`, which runs as `(W @ x^T)^T`, gives the bits of the
     /// direct product (`matrixmultiply`, on the same operands), on one thread and split over

@@ -205,6 +205,20 @@ pub(crate) unsafe fn with_matrixmultiply(
     }
 }
 
+/// Panics unless `ours` and `theirs` have equal bits, or are both NaN: which NaN payload an
+/// operation with two NaN operands returns depends on operand order, which even
+/// `matrixmultiply`'s own edge and interior tiles do not agree on (and IEEE 754 leaves open).
+#[cfg(test)]
+pub(crate) fn same_bits(ours: &[f32], theirs: &[f32], what: &str) {
+    let first_difference = ours
+        .iter()
+        .zip(theirs)
+        .position(|(x, y)| x.to_bits() != y.to_bits() && !(x.is_nan() && y.is_nan()));
+    if let Some(i) = first_difference {
+        panic!("{what}: element {i}: {} vs {}", ours[i], theirs[i]);
+    }
+}
+
 #[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
     #![allow(unsafe_code)]
@@ -287,19 +301,6 @@ mod tests {
 
     fn random(len: usize, rng: &mut Rng) -> Vec<f32> {
         (0..len).map(|_| rng.next_normal() as f32).collect()
-    }
-
-    /// Equal bits, or both NaN: which NaN payload an operation with two NaN operands returns
-    /// depends on operand order, which even `matrixmultiply`'s own edge and interior tiles do
-    /// not agree on (and IEEE 754 leaves open).
-    fn same_bits(ours: &[f32], theirs: &[f32], what: &str) {
-        let first_difference = ours
-            .iter()
-            .zip(theirs)
-            .position(|(x, y)| x.to_bits() != y.to_bits() && !(x.is_nan() && y.is_nan()));
-        if let Some(i) = first_difference {
-            panic!("{what}: element {i}: {} vs {}", ours[i], theirs[i]);
-        }
     }
 
     /// Every layout the callers use (row-major, either operand transposed, both, a strided view),

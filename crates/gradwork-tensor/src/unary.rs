@@ -118,7 +118,7 @@ impl Tensor {
     }
     /// `max(x, 0)`; NaN propagates (as in PyTorch) so a NaN guard downstream still sees it.
     pub fn relu(&self) -> Tensor {
-        self.map(|x| if x > 0.0 || x.is_nan() { x } else { 0.0 })
+        self.map(crate::epilogue::relu)
     }
     /// `x` when positive, else `negative_slope * x`.
     pub fn leaky_relu(&self, negative_slope: Elem) -> Tensor {
