@@ -5,6 +5,10 @@
 //! `a + s*b` in a scalar loop that the compiler fuses into one multiply-add, so the code below
 //! uses a fused multiply-add (`crate::fma`, exactly rounded and fast) at exactly those places;
 //! with it SGD reproduces torch's f32 run bit for bit.
+//!
+//! Speed: a first moment that has decayed to a subnormal (a parameter whose gradient has been
+//! zero for hundreds of steps) would make the final divide 2-3x slower on some CPUs; the loops
+//! skip that divide where it provably cannot change the parameter (`crate::tiny_moment`).
 
 use gradwork_nn::{Module, ParamGrads};
 use serde::{Deserialize, Serialize};
@@ -12,10 +16,11 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use gradwork_tensor::simd::FusedKernel;
 
-use crate::fma::{lerp, run_update, split_opt, MulAdd, SplitKernel};
+use crate::fma::{lerp_near_end, lerp_near_start, run_update, split_opt, MulAdd, SplitKernel};
 use crate::optimizer::{
     check_range, kind_error, Optimizer, OptimizerConfig, OptimizerState, Slots,
 };
+use crate::tiny_moment::Unmovable;
 
 /// Adam/AdamW hyper-parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -189,47 +194,72 @@ impl SplitKernel for AdamKernel<'_> {
     }
 }
 
-impl FusedKernel for AdamKernel<'_> {
+impl AdamKernel<'_> {
+    /// The element loops, given how the gradient is read (`grad_at(g, p)`) and how the first
+    /// moment moves (`first_moment(m, g)`). Each option is a closure fixed before the loop, so
+    /// every instance is a branch-free loop that vectorises; left inside the loop, the compiler
+    /// kept a test and a branch per vector for each (it does not unswitch them).
     #[inline(always)]
-    fn run<F: MulAdd>(&mut self) {
+    fn elements<F: MulAdd>(
+        &mut self,
+        grad_at: impl Fn(f32, f32) -> f32,
+        first_moment: impl Fn(f32, f32) -> f32,
+    ) {
         let n = self.p.len();
         let (p, grad) = (&mut self.p[..n], &self.grad[..n]);
         let (m, v) = (&mut self.m[..n], &mut self.v[..n]);
-        // The loop-invariant options are matched outside the loops so each loop is branch-free
-        // and vectorises.
-        let g_at = |i: usize, p: &[f32]| {
-            let g = grad[i] * self.grad_sign;
-            match self.coupled_decay {
-                Some(wd) => F::mul_add(wd, p[i], g),
-                None => g,
-            }
-        };
-        if let Some(shrink) = self.decoupled_shrink {
-            p.iter_mut().for_each(|x| *x *= shrink);
-        }
-        let (w1, beta2, omb2) = (self.w1, self.beta2, self.one_minus_beta2);
+        let (beta2, omb2) = (self.beta2, self.one_minus_beta2);
         let (bias2_sqrt, neg_step, eps) = (self.bias2_sqrt, self.neg_step_size, self.eps);
+        let unmovable = Unmovable::for_step(neg_step, eps);
         match self.vmax.as_deref_mut() {
             None => {
                 for i in 0..n {
-                    let g = g_at(i, p);
-                    m[i] = lerp::<F>(m[i], g, w1);
-                    v[i] = F::mul_add(omb2 * g, g, v[i] * beta2);
-                    let denom = v[i].sqrt() / bias2_sqrt + eps;
-                    p[i] += neg_step * m[i] / denom;
+                    let (pi, g) = (p[i], grad_at(grad[i], p[i]));
+                    let mi = first_moment(m[i], g);
+                    let vi = F::mul_add(omb2 * g, g, v[i] * beta2);
+                    let denom = vi.sqrt() / bias2_sqrt + eps;
+                    (m[i], v[i]) = (mi, vi);
+                    p[i] = unmovable.apply(pi, mi, denom, neg_step);
                 }
             }
             Some(vmax) => {
                 let vmax = &mut vmax[..n];
                 for i in 0..n {
-                    let g = g_at(i, p);
-                    m[i] = lerp::<F>(m[i], g, w1);
-                    v[i] = F::mul_add(omb2 * g, g, v[i] * beta2);
-                    vmax[i] = vmax[i].max(v[i]);
-                    let denom = vmax[i].sqrt() / bias2_sqrt + eps;
-                    p[i] += neg_step * m[i] / denom;
+                    let (pi, g) = (p[i], grad_at(grad[i], p[i]));
+                    let mi = first_moment(m[i], g);
+                    let vi = F::mul_add(omb2 * g, g, v[i] * beta2);
+                    let vmax_i = vmax[i].max(vi);
+                    let denom = vmax_i.sqrt() / bias2_sqrt + eps;
+                    (m[i], v[i], vmax[i]) = (mi, vi, vmax_i);
+                    p[i] = unmovable.apply(pi, mi, denom, neg_step);
                 }
             }
+        }
+    }
+}
+
+impl FusedKernel for AdamKernel<'_> {
+    #[inline(always)]
+    fn run<F: MulAdd>(&mut self) {
+        if let Some(shrink) = self.decoupled_shrink {
+            self.p.iter_mut().for_each(|x| *x *= shrink);
+        }
+        let (sign, w1) = (self.grad_sign, self.w1);
+        // `lerp` picks its formula by the weight; deciding it here keeps the loops branch-free.
+        let near_start = w1.abs() < 0.5;
+        match (self.coupled_decay, near_start) {
+            (None, true) => {
+                self.elements::<F>(|g, _| g * sign, |m, g| lerp_near_start::<F>(m, g, w1))
+            }
+            (None, false) => self.elements::<F>(|g, _| g * sign, |m, g| lerp_near_end(m, g, w1)),
+            (Some(wd), true) => self.elements::<F>(
+                |g, p| F::mul_add(wd, p, g * sign),
+                |m, g| lerp_near_start::<F>(m, g, w1),
+            ),
+            (Some(wd), false) => self.elements::<F>(
+                |g, p| F::mul_add(wd, p, g * sign),
+                |m, g| lerp_near_end(m, g, w1),
+            ),
         }
     }
 }
@@ -316,8 +346,102 @@ impl Optimizer for Adam {
 #[cfg(test)]
 mod tests {
     use super::AdamKernel;
-    use crate::fma::{run_fused, run_update, test_values, Emulated};
+    use crate::fma::{fma, lerp, run_fused, run_update, test_values, Emulated};
     use gradwork_tensor::simd::FusedKernel;
+
+    /// The update written the plain way, one element at a time, as PyTorch's single-tensor
+    /// Adam states it: the reference for the kernel's specialised loops.
+    #[allow(clippy::too_many_arguments)]
+    fn textbook_step(
+        p: &mut [f32],
+        grad: &[f32],
+        m: &mut [f32],
+        v: &mut [f32],
+        mut vmax: Option<&mut [f32]>,
+        sign: f32,
+        decay: Option<f32>,
+        w1: f32,
+    ) {
+        let (beta2, omb2, bias2_sqrt, neg_step, eps) = (0.999, 0.001, 0.03, -0.01, 1e-8);
+        for i in 0..p.len() {
+            let mut g = grad[i] * sign;
+            if let Some(wd) = decay {
+                g = fma(wd, p[i], g);
+            }
+            m[i] = lerp::<Emulated>(m[i], g, w1);
+            v[i] = fma(omb2 * g, g, v[i] * beta2);
+            let second = match vmax.as_deref_mut() {
+                Some(vmax) => {
+                    vmax[i] = vmax[i].max(v[i]);
+                    vmax[i]
+                }
+                None => v[i],
+            };
+            let denom = second.sqrt() / bias2_sqrt + eps;
+            p[i] += neg_step * m[i] / denom;
+        }
+    }
+
+    /// Every specialised loop (gradient sign and L2 decay, both `lerp` formulas, AMSGrad) gives
+    /// the textbook step's bits, including on first moments that are or become subnormal (where
+    /// the kernel skips the slow divide) and on parameters too small for that shortcut.
+    #[test]
+    fn every_specialised_loop_matches_the_textbook_step() {
+        let n = 1003;
+        let grad: Vec<f32> = test_values(n, 31)
+            .iter()
+            .enumerate()
+            .map(|(i, &g)| if i % 3 == 0 { 0.0 } else { g })
+            .collect();
+        let p0: Vec<f32> = test_values(n, 32)
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| if i % 7 == 0 { p * 1e-30 } else { p })
+            .collect();
+        let m0: Vec<f32> = test_values(n, 33)
+            .iter()
+            .enumerate()
+            .map(|(i, &m)| if i % 2 == 0 { m * 1e-37 } else { m })
+            .collect();
+        let v0: Vec<f32> = test_values(n, 34).iter().map(|x| x * x).collect();
+        assert!(m0.iter().filter(|m| m.is_subnormal()).count() > n / 10);
+        for w1 in [0.1f32, 0.7] {
+            for (sign, decay) in [(1.0, None), (-1.0, Some(0.01f32))] {
+                for amsgrad in [false, true] {
+                    let (mut p, mut m, mut v) = (p0.clone(), m0.clone(), v0.clone());
+                    let mut vmax: Vec<f32> = v0.iter().map(|x| x * 1.5).collect();
+                    let (mut rp, mut rm, mut rv, mut rvmax) =
+                        (p0.clone(), m0.clone(), v0.clone(), vmax.clone());
+                    for _ in 0..3 {
+                        run_fused(&mut AdamKernel {
+                            p: &mut p,
+                            grad: &grad,
+                            m: &mut m,
+                            v: &mut v,
+                            vmax: amsgrad.then_some(&mut vmax[..]),
+                            grad_sign: sign,
+                            coupled_decay: decay,
+                            decoupled_shrink: None,
+                            w1,
+                            beta2: 0.999,
+                            one_minus_beta2: 0.001,
+                            bias2_sqrt: 0.03,
+                            neg_step_size: -0.01,
+                            eps: 1e-8,
+                        });
+                        let rvmax = amsgrad.then_some(&mut rvmax[..]);
+                        textbook_step(&mut rp, &grad, &mut rm, &mut rv, rvmax, sign, decay, w1);
+                    }
+                    let bits = |x: &[f32]| x.iter().map(|f| f.to_bits()).collect::<Vec<u32>>();
+                    let case = format!("w1 {w1} sign {sign} decay {decay:?} amsgrad {amsgrad}");
+                    assert_eq!(bits(&p), bits(&rp), "{case}");
+                    assert_eq!(bits(&m), bits(&rm), "{case}");
+                    assert_eq!(bits(&v), bits(&rv), "{case}");
+                    assert_eq!(bits(&vmax), bits(&rvmax), "{case}");
+                }
+            }
+        }
+    }
 
     /// Large updates are split over threads; the split cannot change a bit.
     #[test]

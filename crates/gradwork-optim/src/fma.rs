@@ -79,10 +79,22 @@ pub(crate) fn split_opt(
 #[inline(always)]
 pub(crate) fn lerp<F: MulAdd>(start: f32, end: f32, weight: f32) -> f32 {
     if weight.abs() < 0.5 {
-        F::mul_add(weight, end - start, start)
+        lerp_near_start::<F>(start, end, weight)
     } else {
-        end - (end - start) * (1.0 - weight)
+        lerp_near_end(start, end, weight)
     }
+}
+
+/// [`lerp`]'s formula for `|weight| < 0.5`.
+#[inline(always)]
+pub(crate) fn lerp_near_start<F: MulAdd>(start: f32, end: f32, weight: f32) -> f32 {
+    F::mul_add(weight, end - start, start)
+}
+
+/// [`lerp`]'s formula for `|weight| >= 0.5` (and NaN).
+#[inline(always)]
+pub(crate) fn lerp_near_end(start: f32, end: f32, weight: f32) -> f32 {
+    end - (end - start) * (1.0 - weight)
 }
 
 /// `a * b + c` with a single rounding, bit-identical to `a.mul_add(b, c)`, by emulation.

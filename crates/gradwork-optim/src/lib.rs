@@ -60,6 +60,7 @@ mod rmsprop;
 mod schedule;
 mod schedule_config;
 mod sgd;
+mod tiny_moment;
 
 pub use adam::{Adam, AdamConfig};
 pub use checkpoint::{
