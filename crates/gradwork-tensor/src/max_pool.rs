@@ -11,6 +11,7 @@
 
 use crate::error::{or_panic, Result, TensorError};
 use crate::pool::{for_each_plane, output_shape, plan, pool_planes, Pool2dOptions, PoolGeometry};
+use crate::simd::{run_fused, FusedKernel, MulAdd, Unfused};
 use crate::tensor::{Elem, Tensor};
 
 /// The running maximum after `v`: NaN wins over everything, and a later NaN replaces an earlier
@@ -143,10 +144,39 @@ fn route_plane_2x2(g: &PoolGeometry, x: &[Elem], y: &[Elem], dy: &[Elem], dx: &m
     {
         return found;
     }
-    route_plane_2x2_portable(g, x, y, dy, dx)
+    let mut route = Route2x2 {
+        g,
+        x,
+        y,
+        dy,
+        dx,
+        found: false,
+    };
+    run_fused::<_, Unfused>(&mut route);
+    route.found
+}
+
+/// [`route_plane_2x2_portable`] as a [`FusedKernel`], so that CPUs without the AVX-512 kernel
+/// run it compiled for AVX2 (8-lane vectors instead of SSE2's 4). The same code, so the same
+/// bits; it does no multiply-add.
+struct Route2x2<'a> {
+    g: &'a PoolGeometry,
+    x: &'a [Elem],
+    y: &'a [Elem],
+    dy: &'a [Elem],
+    dx: &'a mut [Elem],
+    found: bool,
+}
+
+impl FusedKernel for Route2x2<'_> {
+    #[inline(always)]
+    fn run<F: MulAdd>(&mut self) {
+        self.found = route_plane_2x2_portable(self.g, self.x, self.y, self.dy, self.dx);
+    }
 }
 
 /// [`route_plane_2x2`] without vector intrinsics (and the reference their test compares with).
+#[inline(always)]
 fn route_plane_2x2_portable(
     g: &PoolGeometry,
     x: &[Elem],
@@ -344,12 +374,25 @@ mod tests {
                 for y in [&y, &broken] {
                     let mut fast = vec![Elem::NAN; h * w];
                     let mut slow = vec![Elem::NAN; h * w];
+                    let mut compiled = vec![Elem::NAN; h * w];
                     let found_fast = route_plane_2x2(&g, &x, y, &dy, &mut fast);
                     let found_slow = route_plane_2x2_portable(&g, &x, y, &dy, &mut slow);
+                    // The AVX2-compiled copy that CPUs without AVX-512 run.
+                    let mut route = Route2x2 {
+                        g: &g,
+                        x: &x,
+                        y,
+                        dy: &dy,
+                        dx: &mut compiled,
+                        found: false,
+                    };
+                    run_fused::<_, Unfused>(&mut route);
                     assert_eq!(found_fast, found_slow, "{h}x{w}");
+                    assert_eq!(route.found, found_slow, "{h}x{w}");
                     if found_slow {
                         let bits = |v: &[Elem]| v.iter().map(|e| e.to_bits()).collect::<Vec<_>>();
                         assert_eq!(bits(&fast), bits(&slow), "{h}x{w}");
+                        assert_eq!(bits(&compiled), bits(&slow), "{h}x{w}");
                     }
                 }
             }
