@@ -81,15 +81,8 @@ impl Unmovable {
 #[cfg(test)]
 mod tests {
     use super::Unmovable;
-
-    /// SplitMix64, so the cases are the same on every run.
-    fn next(state: &mut u64) -> u64 {
-        *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = *state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
+    // SplitMix64, so the cases are the same on every run.
+    use gradwork_tensor::splitmix64 as next;
 
     fn pick(state: &mut u64, from: &[f32]) -> f32 {
         from[(next(state) % from.len() as u64) as usize]
