@@ -1,7 +1,7 @@
 //! The `Module` trait: forward, named parameters and buffers, state dicts.
 
 use gradwork_autodiff::Var;
-use gradwork_tensor::Tensor;
+use gradwork_tensor::{Pool2dOptions, Tensor};
 
 use crate::ctx::Ctx;
 use crate::error::{NnError, Result, ShapeMismatch};
@@ -55,7 +55,9 @@ pub trait Module: Send {
 
     /// Runs this layer and then a layer of kind `next` that directly follows it, as one step,
     /// when this layer knows how (a [`Linear`](crate::layers::Linear) applies a following ReLU
-    /// as its product writes the output: [`gradwork_autodiff::Var::try_linear_relu`]). The
+    /// as its product writes the output: [`gradwork_autodiff::Var::try_linear_relu`]; a
+    /// [`Conv2d`](crate::layers::Conv2d) pools its output block by block as it computes it:
+    /// [`gradwork_autodiff::Var::try_conv2d_max_pool2d`]). The
     /// result must equal running the two layers in turn, value and gradients. `Ok(None)`: not
     /// fused, and the container runs the two layers one after the other. Default: `Ok(None)`.
     fn forward_fused(
@@ -141,8 +143,8 @@ pub enum LayerKind {
     Opaque,
     /// `max(x, 0)` on each element, with the gradient `x > 0` ([`crate::activations::Relu`]).
     Relu,
-    /// Max pooling ([`crate::layers::MaxPool2d`]).
-    MaxPool,
+    /// Max pooling with these options ([`crate::layers::MaxPool2d`]).
+    MaxPool(Pool2dOptions),
 }
 
 /// Runs a module on a constant input in evaluation mode and returns the output tensor.

@@ -6,6 +6,12 @@
 //! output, and its backward mask is read from that output, so neither direction makes a pass
 //! over the activation of its own. Values and gradients have the separate layers' bits.
 //!
+//! A [`Conv2d`](crate::layers::Conv2d) directly followed by a max pooling (after the reordering
+//! below: also `Conv -> ReLU -> MaxPool`) runs as one op
+//! ([`gradwork_autodiff::Var::try_conv2d_max_pool2d`]): the convolution's output is pooled block
+//! by block while it is in the cache, and neither it nor its gradient is ever held in full.
+//! Values and gradients have the separate layers' bits.
+//!
 //! [`Sequential`](crate::Sequential) runs a ReLU that directly precedes a max pooling *after* the
 //! pooling. The Keras MNIST CNN's `Conv -> ReLU -> MaxPool 2x2` then applies the ReLU, forward
 //! and backward, to a quarter of the elements: the two passes over the largest activation of the
@@ -42,31 +48,37 @@ use crate::module::{LayerKind, Module};
 /// assert!(!runs_first(&MaxPool2d::new((2, 2)), &Relu));
 /// ```
 pub fn runs_first(first: &dyn Module, second: &dyn Module) -> bool {
-    first.kind() == LayerKind::Relu && second.kind() == LayerKind::MaxPool
+    first.kind() == LayerKind::Relu && matches!(second.kind(), LayerKind::MaxPool(_))
 }
 
 /// Runs `layers` one after another on `input`: each ReLU that directly precedes a max pooling
-/// after that pooling (see the [module docs](self)), and each layer that can fuse the layer after
-/// it ([`Module::forward_fused`]: a dense layer and its ReLU) together with it.
+/// after that pooling (see the [module docs](self)), and, in that order, each layer that can
+/// fuse the layer after it ([`Module::forward_fused`]: a dense layer and its ReLU, a convolution
+/// and its max pooling) together with it.
 pub fn forward_stack(cx: &mut Ctx, input: &Var, layers: &mut [Box<dyn Module>]) -> Result<Var> {
-    let mut x = input.clone();
+    let mut order: Vec<usize> = (0..layers.len()).collect();
     let mut i = 0;
-    while i < layers.len() {
-        if let [first, second, ..] = &mut layers[i..] {
-            if runs_first(&**first, &**second) {
-                x = second.forward(cx, &x)?;
-                x = first.forward(cx, &x)?;
-                i += 2;
-                continue;
-            }
-            if let Some(y) = first.forward_fused(cx, &x, second.kind())? {
+    while i + 1 < layers.len() {
+        if runs_first(&*layers[i], &*layers[i + 1]) {
+            order.swap(i, i + 1);
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    let mut x = input.clone();
+    let mut k = 0;
+    while k < order.len() {
+        if let Some(&next) = order.get(k + 1) {
+            let kind = layers[next].kind();
+            if let Some(y) = layers[order[k]].forward_fused(cx, &x, kind)? {
                 x = y;
-                i += 2;
+                k += 2;
                 continue;
             }
         }
-        x = layers[i].forward(cx, &x)?;
-        i += 1;
+        x = layers[order[k]].forward(cx, &x)?;
+        k += 1;
     }
     Ok(x)
 }
@@ -197,6 +209,72 @@ mod tests {
             "{ops:?}"
         );
         assert_eq!(ops.iter().filter(|&&op| op == "relu").count(), 1, "{ops:?}");
+    }
+
+    /// The output, the input gradient and every parameter gradient (in parameter order) of a
+    /// stack run by `forward_stack` (`fused`) or layer by layer as written.
+    fn run_with_params(
+        layers: &mut [Box<dyn Module>],
+        x: &Tensor,
+        upstream: &Tensor,
+        fused: bool,
+    ) -> (Vec<u32>, Vec<Vec<u32>>, Vec<&'static str>) {
+        let graph = Graph::new();
+        let mut cx = Ctx::train(&graph, Rng::seed_from(0));
+        let leaf = graph.leaf(x.clone());
+        let y = if fused {
+            forward_stack(&mut cx, &leaf, layers).unwrap()
+        } else {
+            let mut v = leaf.clone();
+            for layer in layers.iter_mut() {
+                v = layer.forward(&mut cx, &v).unwrap();
+            }
+            v
+        };
+        let grads = graph
+            .backward(&y.mul(&Var::constant(upstream.clone())).sum_all())
+            .unwrap();
+        let bits = |t: &Tensor| t.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        let params = cx.param_grads(&grads);
+        let mut all = vec![bits(grads.get(&leaf).unwrap())];
+        for layer in layers.iter() {
+            layer.visit_params("", &mut |_, p| all.push(bits(params.get(p).unwrap())));
+        }
+        (bits(y.value()), all, graph.op_names())
+    }
+
+    /// A convolution followed by a max pooling (directly, or with a ReLU between, which runs
+    /// after the pooling) runs as the one fused op, with the output, input-gradient and
+    /// parameter-gradient bits of the layers run one by one in that order.
+    #[test]
+    fn convolution_and_its_pooling_run_fused_with_the_same_bits() {
+        use crate::layers::Conv2d;
+        let mut rng = Rng::seed_from(12);
+        let x = Tensor::rand_normal(&[9, 2, 14, 13], 0.0, 1.0, &mut rng);
+        let conv = |c, o, k, rng: &mut Rng| -> Box<dyn Module> {
+            Box::new(Conv2d::new(c, o, (k, k), rng).unwrap())
+        };
+        let pool = |k: usize| -> Box<dyn Module> { Box::new(MaxPool2d::new((k, k))) };
+        let (c1, c2) = (conv(2, 5, 3, &mut rng), conv(5, 4, 2, &mut rng));
+        let mut layers: Vec<Box<dyn Module>> = vec![c1, Box::new(Relu), pool(2), c2, pool(2)];
+        let upstream = Tensor::rand_normal(&[9, 4, 2, 2], 0.0, 1.0, &mut rng);
+        let (y, grads, ops) = run_with_params(&mut layers, &x, &upstream, true);
+        // The reference: the same layers with the first ReLU already after its pooling, run
+        // one by one.
+        layers.swap(1, 2);
+        let (y_ref, grads_ref, ops_ref) = run_with_params(&mut layers, &x, &upstream, false);
+        assert_eq!(y, y_ref);
+        assert_eq!(grads.len(), 5); // the input and two weights and biases
+        assert_eq!(grads, grads_ref);
+        assert_eq!(
+            ops.iter().filter(|&&op| op == "conv2d_max_pool2d").count(),
+            2,
+            "{ops:?}"
+        );
+        assert!(
+            ops_ref.contains(&"conv2d") && !ops.contains(&"conv2d"),
+            "{ops:?}"
+        );
     }
 
     /// Equal as floats (so `-0 == 0`), NaN where the other is NaN.

@@ -20,7 +20,7 @@ use crate::tensor::{Elem, Tensor};
 pub const CONV_BATCH_BLOCK: usize = 8;
 
 /// Below this many multiply-adds a convolution kernel stays on the calling thread.
-const PARALLEL_FLOPS: usize = 1 << 16;
+pub(crate) const PARALLEL_FLOPS: usize = 1 << 16;
 
 /// Options of [`Tensor::conv2d`], as `(height, width)` pairs like PyTorch's `Conv2d`.
 ///
@@ -50,7 +50,7 @@ impl Default for Conv2dOptions {
 
 /// Validates a convolution of an input of shape `input` by a weight of shape `weight` and
 /// works out its sizes. `op` names the operation in errors.
-fn plan(
+pub(crate) fn plan(
     op: &'static str,
     input: &[usize],
     weight: &[usize],
@@ -327,6 +327,44 @@ impl Tensor {
             }
         }
         Tensor::try_from_vec(dw, weight_shape)
+    }
+
+    /// The gradient of a convolution's bias: `grad_out` `[N, O, Ho, Wo]` summed over `N`, `Ho`
+    /// and `Wo`, by the fixed image blocks of the other kernels ([`CONV_BATCH_BLOCK`]): within a
+    /// block each channel is one f64 sum, the blocks' sums are added in block order, and the
+    /// total is rounded once to f32. Any number of threads gives the same bits, and so does
+    /// the fused [`Tensor::try_conv2d_max_pool2d_backward`], which sums each block while it is
+    /// in the cache.
+    ///
+    /// ```
+    /// use gradwork_tensor::Tensor;
+    /// let g = Tensor::arange(0.0, 12.0, 1.0).reshape(&[2, 2, 1, 3]);
+    /// let db = Tensor::try_conv2d_backward_bias(&g).unwrap();
+    /// assert_eq!(db.to_vec(), vec![0.0 + 1.0 + 2.0 + 6.0 + 7.0 + 8.0, 3.0 + 4.0 + 5.0 + 9.0 + 10.0 + 11.0]);
+    /// ```
+    pub fn try_conv2d_backward_bias(grad_out: &Tensor) -> Result<Tensor> {
+        let op = "conv2d_backward_bias";
+        let shape = grad_out.shape();
+        if shape.len() != 4 {
+            return Err(TensorError::invalid(
+                op,
+                shape,
+                "grad_out must be a convolution's output gradient [N, O, Ho, Wo]",
+            ));
+        }
+        let (n, o, p) = (shape[0], shape[1], shape[2] * shape[3]);
+        let dy = grad_out.contiguous();
+        // `contiguous()` always returns a contiguous tensor, so `as_slice` is `Some`.
+        let dy = dy.as_slice().unwrap();
+        let block = (CONV_BATCH_BLOCK * o * p).max(1);
+        let partial = |dy: &[Elem]| conv_blocks::bias_partial(dy, o, p);
+        let partials: Vec<Vec<f64>> =
+            if n > CONV_BATCH_BLOCK && dy.len() >= crate::par::PARALLEL_THRESHOLD {
+                dy.par_chunks(block).map(partial).collect()
+            } else {
+                dy.chunks(block).map(partial).collect()
+            };
+        Tensor::try_from_vec(conv_blocks::bias_total(partials.into_iter(), o), &[o])
     }
 
     /// Gradient of a convolution with respect to its weight (see

@@ -31,6 +31,7 @@ mod binary;
 mod buffer;
 mod conv;
 mod conv_blocks;
+mod conv_pool;
 mod cpu;
 mod dims;
 mod display;
@@ -48,6 +49,7 @@ mod interop_nalgebra;
 mod layout;
 mod matmul;
 mod max_pool;
+mod max_pool_codes;
 #[cfg(target_arch = "x86_64")]
 mod max_pool_x86;
 pub mod par;
@@ -72,9 +74,11 @@ pub mod vmath;
 
 pub use buffer::{buffer_pool_bytes, clear_buffer_pool, MAX_POOLED_BYTES, MIN_POOLED_LEN};
 pub use conv::{Conv2dOptions, CONV_BATCH_BLOCK};
+pub use conv_pool::ConvPoolGrads;
 pub use epilogue::Activation;
 pub use error::{Result, TensorError};
 pub use layout::{broadcast_shapes, contiguous_strides, Axis, Layout};
+pub use max_pool_codes::{PoolCodes, MAX_CODED_WINDOW};
 pub use pool::Pool2dOptions;
 pub use rng::{splitmix64, Rng};
 pub use tensor::{Elem, Tensor};

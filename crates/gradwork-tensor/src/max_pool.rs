@@ -112,7 +112,7 @@ fn route_plane<const KH: usize, const KW: usize>(
 
 /// Whether `g` pools non-overlapping 2x2 windows with no padding (the usual `MaxPool2d(2)`),
 /// which the kernels below handle without window lists or searches.
-fn is_plain_2x2(g: &PoolGeometry) -> bool {
+pub(crate) fn is_plain_2x2(g: &PoolGeometry) -> bool {
     let o = &g.options;
     o.kernel == (2, 2) && o.stride == (2, 2) && o.padding == (0, 0)
 }

@@ -35,7 +35,7 @@ fn sum_f64(xs: &[Elem]) -> f64 {
 /// [`sum_f64`] over a row given as consecutive segments, with exactly its rounding: element `i`
 /// of the row goes to accumulator `i % 4` unless it is in the last `len % 4`, which are added to
 /// the tail in order. Lets a reduction over strided data skip gathering the row first.
-struct SegmentedSum {
+pub(crate) struct SegmentedSum {
     acc: [f64; 4],
     tail: f64,
     position: usize,
@@ -44,7 +44,7 @@ struct SegmentedSum {
 }
 
 impl SegmentedSum {
-    fn new(len: usize) -> Self {
+    pub(crate) fn new(len: usize) -> Self {
         SegmentedSum {
             acc: [0.0; 4],
             tail: 0.0,
@@ -62,7 +62,7 @@ impl SegmentedSum {
         self.position += 1;
     }
 
-    fn finish(&self) -> f64 {
+    pub(crate) fn finish(&self) -> f64 {
         (self.acc[0] + self.acc[1]) + (self.acc[2] + self.acc[3]) + self.tail
     }
 
@@ -72,7 +72,7 @@ impl SegmentedSum {
     /// additions form a chain that waits on the adder's latency (four lanes, then the next four);
     /// the rows' chains are independent, so interleaving them overlaps those waits (a conv bias
     /// gradient: 2x faster). Each row's arithmetic is the same whatever `W` is.
-    fn push_lockstep<const W: usize>(sums: &mut [SegmentedSum; W], xs: [&[Elem]; W]) {
+    pub(crate) fn push_lockstep<const W: usize>(sums: &mut [SegmentedSum; W], xs: [&[Elem]; W]) {
         let len = xs[0].len();
         assert!(
             xs.iter().all(|x| x.len() == len),

@@ -286,9 +286,24 @@ proptest! {
         let dp = big_operand(&pooled_shape, 0, &mut rng);
         let avg_shape = x.avg_pool2d(&avg_options).shape().to_vec();
         let da = big_operand(&avg_shape, 0, &mut rng);
+        let plain_pool = Pool2dOptions::new((2, 2));
+        let (fused, codes) = x.try_conv2d_max_pool2d(&w, Some(&bias), &options, &plain_pool).unwrap();
+        let df = big_operand(fused.shape(), 0, &mut rng);
         assert_same_bits_in_every_pool("conv and pool", || {
             let (pooled, indices) = x.max_pool2d_with_indices(&max_options);
+            let (fused, fused_codes) = x
+                .try_conv2d_max_pool2d(&w, Some(&bias), &options, &plain_pool)
+                .unwrap();
+            let grads =
+                Tensor::try_conv2d_max_pool2d_backward(&df, &codes, &x, &w, &options, [true; 3]).unwrap();
+            let codes_as_indices: Vec<usize> = fused_codes.codes().iter().map(|&c| c as usize).collect();
             vec![
+                named("conv2d_backward_bias", &Tensor::try_conv2d_backward_bias(&dy).unwrap()),
+                named("conv2d_max_pool2d", &fused),
+                indices_of("conv2d_max_pool2d codes", &codes_as_indices),
+                named("conv2d_max_pool2d grad input", grads.input.as_ref().unwrap()),
+                named("conv2d_max_pool2d grad weight", grads.weight.as_ref().unwrap()),
+                named("conv2d_max_pool2d grad bias", grads.bias.as_ref().unwrap()),
                 named("conv2d", &x.conv2d(&w, Some(&bias), &options)),
                 named("conv2d no bias", &x.conv2d(&w, None, &options)),
                 named(

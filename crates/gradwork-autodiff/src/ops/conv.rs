@@ -13,7 +13,7 @@ impl Var {
     /// come from `options`. Output `[N, O, Ho, Wo]` with
     /// `Ho = floor((H + 2p - d (kh - 1) - 1) / s) + 1`. Backward: the transposed convolution for
     /// the input, `grad_out ⋆ input` for the weight, and `grad_out` summed over `N, Ho, Wo` for
-    /// the bias.
+    /// the bias ([`Tensor::try_conv2d_backward_bias`]).
     ///
     /// ```
     /// use gradwork_autodiff::Graph;
@@ -66,7 +66,7 @@ impl Var {
                 let mut grads = vec![gx, gw];
                 if needs.len() > 2 {
                     grads.push(if needs[2] {
-                        Some(g.try_sum_axes(&[0, 2, 3], false)?)
+                        Some(Tensor::try_conv2d_backward_bias(g)?)
                     } else {
                         None
                     });
@@ -74,6 +74,65 @@ impl Var {
                 Ok(grads)
             }
         })
+    }
+
+    /// [`Var::try_conv2d`] followed by [`Var::try_max_pool2d`], as one op
+    /// ([`Tensor::try_conv2d_max_pool2d`]): the convolution's output is pooled block by block
+    /// while it is in the cache and never kept, and the backward pass rebuilds its gradient
+    /// block by block from the pooled gradient and one byte per window. Values and gradients
+    /// have the bits of the two ops in turn.
+    ///
+    /// ```
+    /// use gradwork_autodiff::Graph;
+    /// use gradwork_tensor::{Conv2dOptions, Pool2dOptions, Tensor};
+    ///
+    /// let graph = Graph::new();
+    /// let x = graph.leaf(Tensor::arange(0.0, 16.0, 1.0).reshape(&[1, 1, 4, 4]));
+    /// let w = graph.leaf(Tensor::ones(&[1, 1, 1, 1]));
+    /// let (conv, pool) = (Conv2dOptions::default(), Pool2dOptions::new((2, 2)));
+    /// let y = x.conv2d_max_pool2d(&w, None, &conv, &pool);
+    /// assert_eq!(y.value().to_vec(), vec![5.0, 7.0, 13.0, 15.0]);
+    /// let grads = graph.backward(&y.sum_all()).unwrap();
+    /// assert_eq!(grads.get(&w).unwrap().to_vec(), vec![40.0]);
+    /// ```
+    pub fn try_conv2d_max_pool2d(
+        &self,
+        weight: &Var,
+        bias: Option<&Var>,
+        conv: &Conv2dOptions,
+        pool: &Pool2dOptions,
+    ) -> Result<Var> {
+        let (value, codes) =
+            self.value()
+                .try_conv2d_max_pool2d(weight.value(), bias.map(Var::value), conv, pool)?;
+        let (x, w) = (self.value().clone(), weight.value().clone());
+        let conv = *conv;
+        let mut inputs: Vec<&Var> = vec![self, weight];
+        inputs.extend(bias);
+        Var::from_op("conv2d_max_pool2d", &inputs, value, move || {
+            move |g: &Tensor, needs: &[bool]| {
+                let wants = [needs[0], needs[1], needs.get(2) == Some(&true)];
+                let grads =
+                    Tensor::try_conv2d_max_pool2d_backward(g, &codes, &x, &w, &conv, wants)?;
+                let mut out = vec![grads.input, grads.weight];
+                if needs.len() > 2 {
+                    out.push(grads.bias);
+                }
+                Ok(out)
+            }
+        })
+    }
+
+    /// Convolution and max pooling as one op (see [`Var::try_conv2d_max_pool2d`]).
+    #[track_caller]
+    pub fn conv2d_max_pool2d(
+        &self,
+        weight: &Var,
+        bias: Option<&Var>,
+        conv: &Conv2dOptions,
+        pool: &Pool2dOptions,
+    ) -> Var {
+        or_panic(self.try_conv2d_max_pool2d(weight, bias, conv, pool))
     }
 
     /// 2-D convolution (see [`Var::try_conv2d`]).
@@ -110,9 +169,23 @@ impl Var {
     }
 
     /// 2-D max pooling (see [`Var::try_max_pool2d_with_indices`]), without the indices: the
-    /// backward pass finds each window's maximum again in the input (same rule, same result)
-    /// instead of keeping eight bytes of index per output.
+    /// op keeps one byte per output naming the element of its window that won
+    /// ([`Tensor::try_max_pool2d_with_codes`]), and the backward pass routes the gradient by
+    /// those bytes alone (same result as with the indices). Windows of more than
+    /// [`gradwork_tensor::MAX_CODED_WINDOW`] elements keep the input and the output instead and
+    /// find each maximum again.
     pub fn try_max_pool2d(&self, options: &Pool2dOptions) -> Result<Var> {
+        let (kh, kw) = options.kernel;
+        if self.is_tracked() && kh.saturating_mul(kw) <= gradwork_tensor::MAX_CODED_WINDOW {
+            let (value, codes) = self.value().try_max_pool2d_with_codes(options)?;
+            return Var::from_op("max_pool2d", &[self], value, move || {
+                move |g: &Tensor, _: &[bool]| {
+                    Ok(vec![Some(Tensor::try_max_pool2d_backward_codes(
+                        g, &codes,
+                    )?)])
+                }
+            });
+        }
         let value = self.value().try_max_pool2d(options)?;
         let (input, output, options) = (self.value().clone(), value.clone(), *options);
         Var::from_op("max_pool2d", &[self], value, move || {

@@ -79,6 +79,7 @@ pub const OP_NAMES: &[&str] = &[
     // Images (conv.rs).
     "conv2d",
     "max_pool2d",
+    "conv2d_max_pool2d",
     "avg_pool2d",
     // Losses (loss.rs).
     "mse_loss",

@@ -38,7 +38,7 @@ use gradwork_tensor::{Conv2dOptions, Rng};
 use crate::ctx::Ctx;
 use crate::error::{NnError, Result};
 use crate::init;
-use crate::module::{join_path, Module};
+use crate::module::{join_path, LayerKind, Module};
 use crate::param::Param;
 
 /// The hyper-parameters of a [`Conv2d`], as `(height, width)` pairs. Build one with
@@ -174,6 +174,19 @@ pub struct Conv2d {
 }
 
 impl Conv2d {
+    /// Refuses an input that is not `[N, in_channels, H, W]`.
+    fn check_input(&self, input: &Var) -> Result<()> {
+        let shape = input.shape();
+        if shape.len() != 4 || shape[1] != self.in_channels() {
+            return Err(NnError::BadInput {
+                layer: self.describe(),
+                expected: format!("[N, {}, H, W]", self.in_channels()),
+                got: shape.to_vec(),
+            });
+        }
+        Ok(())
+    }
+
     /// A `kernel`-sized convolution with PyTorch's defaults otherwise (see [`Conv2dConfig`]).
     pub fn new(
         in_channels: usize,
@@ -203,17 +216,26 @@ impl Conv2d {
 
 impl Module for Conv2d {
     fn forward(&mut self, cx: &mut Ctx, input: &Var) -> Result<Var> {
-        let shape = input.shape();
-        if shape.len() != 4 || shape[1] != self.in_channels() {
-            return Err(NnError::BadInput {
-                layer: self.describe(),
-                expected: format!("[N, {}, H, W]", self.in_channels()),
-                got: shape.to_vec(),
-            });
-        }
+        self.check_input(input)?;
         let weight = cx.param(&self.weight);
         let bias = self.bias.as_ref().map(|b| cx.param(b));
         Ok(input.try_conv2d(&weight, bias.as_ref(), &self.options)?)
+    }
+
+    /// A following max pooling runs as the convolution produces its output, block by block
+    /// (same values and gradients as the two layers in turn, without the full-size output).
+    fn forward_fused(&mut self, cx: &mut Ctx, input: &Var, next: LayerKind) -> Result<Option<Var>> {
+        let LayerKind::MaxPool(pool) = next else {
+            return Ok(None);
+        };
+        if pool.kernel.0.saturating_mul(pool.kernel.1) > gradwork_tensor::MAX_CODED_WINDOW {
+            return Ok(None);
+        }
+        self.check_input(input)?;
+        let weight = cx.param(&self.weight);
+        let bias = self.bias.as_ref().map(|b| cx.param(b));
+        let pooled = input.try_conv2d_max_pool2d(&weight, bias.as_ref(), &self.options, &pool)?;
+        Ok(Some(pooled))
     }
 
     fn visit_params(&self, prefix: &str, f: &mut dyn FnMut(&str, &Param)) {

@@ -87,7 +87,7 @@ impl Module for MaxPool2d {
     }
 
     fn kind(&self) -> LayerKind {
-        LayerKind::MaxPool
+        LayerKind::MaxPool(self.options)
     }
 }
 
