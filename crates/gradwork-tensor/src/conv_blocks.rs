@@ -100,7 +100,7 @@ pub(crate) fn forward(
     block: &mut [Elem],
 ) {
     let (og, k, p) = (g.o_group(), g.col_rows(), g.out_plane());
-    let images = block.len() / g.out_image();
+    let images = block.len() / g.out_image().max(1);
     if g.is_pointwise() {
         // The image already is the column matrix: multiply it in place, one image at a time.
         for (i, y) in block.chunks_mut(g.out_image()).enumerate() {
@@ -117,6 +117,33 @@ pub(crate) fn forward(
         }
         return;
     }
+    forward_planes(g, x, w, first, images, |i, o, plane| {
+        let dst = &mut block[(i * g.o + o) * p..][..p];
+        match bias {
+            Some(bias) => {
+                let b = bias[o];
+                dst.iter_mut()
+                    .zip(plane.iter())
+                    .for_each(|(d, &v)| *d = v + b);
+            }
+            None => dst.copy_from_slice(plane),
+        }
+    });
+}
+
+/// The products of [`forward`] for a kernel that is not pointwise, without the bias: hands
+/// `sink(i, o, plane)` each output plane (image `first + i`, channel `o`) as the product leaves
+/// it, in a scratch buffer the sink may modify. The fused convolution and pooling pools the
+/// planes there, while they are in the cache, instead of copying them out.
+pub(crate) fn forward_planes(
+    g: &ConvGeometry,
+    x: &[Elem],
+    w: &[Elem],
+    first: usize,
+    images: usize,
+    mut sink: impl FnMut(usize, usize, &mut [Elem]),
+) {
+    let (og, k, p) = (g.o_group(), g.col_rows(), g.out_plane());
     let s = images_per_gemm(g);
     // Read the column matrix straight from the input where the packed kernel can.
     let gathered =
@@ -141,19 +168,11 @@ pub(crate) fn forward(
                 let cols = MatRef::rows(&col, width);
                 gemm(og, k, width, w_g, cols, 0.0, &mut product);
             }
-            // Scatter the product's rows back to each image's channels, adding the bias.
+            // The product's rows hold each image's channels side by side.
             for i in 0..count {
-                let y = &mut block[(sub + i) * g.out_image() + gi * og * p..];
                 for o in 0..og {
-                    let src = &product[o * width + i * p..][..p];
-                    let dst = &mut y[o * p..(o + 1) * p];
-                    match bias {
-                        Some(bias) => {
-                            let b = bias[gi * og + o];
-                            dst.iter_mut().zip(src).for_each(|(d, &v)| *d = v + b);
-                        }
-                        None => dst.copy_from_slice(src),
-                    }
+                    let plane = &mut product[o * width + i * p..][..p];
+                    sink(sub + i, gi * og + o, plane);
                 }
             }
         }

@@ -109,17 +109,29 @@ impl Tensor {
         let mut y = crate::buffer::scratch(g.n * pooled_image);
         let mut codes = vec![0u8; g.n * pooled_image];
         let windows = pg.windows();
+        let (plane_in, plane_out) = (pg.h * pg.w, pg.ho * pg.wo);
         let run_block = |b: usize, y: &mut [Elem], codes: &mut [u8]| {
             let first = b * CONV_BATCH_BLOCK;
-            let images = y.len() / pooled_image.max(1);
-            let mut block = crate::buffer::scratch(images * g.out_image());
-            conv_blocks::forward(&g, x, w, bias.as_deref(), first, &mut block);
-            let (plane_in, plane_out) = (pg.h * pg.w, pg.ho * pg.wo);
-            let planes = block.chunks(plane_in).zip(y.chunks_mut(plane_out));
-            for ((x, y), codes) in planes.zip(codes.chunks_mut(plane_out)) {
-                pool_plane_with_codes(&pg, (&windows.0, &windows.1), x, y, codes);
+            let images = y.len() / pooled_image;
+            let mut pool_plane = |i: usize, o: usize, plane: &mut [Elem]| {
+                if let Some(bias) = &bias {
+                    // The bits the convolution writes: each product plus the bias.
+                    plane.iter_mut().for_each(|v| *v += bias[o]);
+                }
+                let at = (i * g.o + o) * plane_out..(i * g.o + o + 1) * plane_out;
+                let (y, codes) = (&mut y[at.clone()], &mut codes[at]);
+                pool_plane_with_codes(&pg, (&windows.0, &windows.1), plane, y, codes);
+            };
+            if g.is_pointwise() {
+                let mut block = crate::buffer::scratch(images * g.out_image());
+                conv_blocks::forward(&g, x, w, None, first, &mut block);
+                for (j, plane) in block.chunks_mut(plane_in).enumerate() {
+                    pool_plane(j / g.o, j % g.o, plane);
+                }
+                crate::buffer::recycle(block);
+            } else {
+                conv_blocks::forward_planes(&g, x, w, first, images, pool_plane);
             }
-            crate::buffer::recycle(block);
         };
         if pooled_image > 0 && g.out_image() > 0 {
             let chunk = CONV_BATCH_BLOCK * pooled_image;
