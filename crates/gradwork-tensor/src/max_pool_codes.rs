@@ -269,11 +269,13 @@ fn route_codes(g: &PoolGeometry, codes: &[u8], dy: &[Elem], dx: &mut [Elem]) {
     }
 }
 
-/// [`code_plane`] for plain 2x2 windows: AVX-512 where the CPU has it, else the portable loop
-/// compiled for AVX2 where the CPU has that.
+/// [`code_plane`] for plain 2x2 windows: AVX-512 where the CPU has it, else AVX2, else the
+/// portable loop.
 fn code_plane_2x2(g: &PoolGeometry, x: &[Elem], y: &mut [Elem], codes: &mut [u8]) {
     #[cfg(target_arch = "x86_64")]
-    if crate::max_pool_x86::code_plane_2x2((g.h, g.w), (g.ho, g.wo), x, y, codes) {
+    if crate::max_pool_x86::code_plane_2x2((g.h, g.w), (g.ho, g.wo), x, y, codes)
+        || crate::max_pool_x86::code_plane_2x2_avx2((g.h, g.w), (g.ho, g.wo), x, y, codes)
+    {
         return;
     }
     run_fused::<_, Unfused>(&mut Code2x2 { g, x, y, codes });
@@ -336,13 +338,16 @@ pub(crate) fn code_plane_2x2_portable(
         let bottom = &x[(2 * oh + 1) * g.w..][..2 * g.wo];
         let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
         for ((y, code), (t, b)) in y.iter_mut().zip(codes.iter_mut()).zip(windows) {
-            let (mut best, mut at) = (t[0], 0u8);
-            for (v, c) in [(t[1], 1u8), (b[0], 2), (b[1], 3)] {
-                let take = v > best || v.is_nan();
-                best = if take { v } else { best };
-                at = if take { c } else { at };
+            let (mut best, mut at) = (t[0], 0u32);
+            for (v, c) in [(t[1], 1u32), (b[0], 2), (b[1], 3)] {
+                // `|` and masks rather than `||` and `if`, which compiled to branches that
+                // mispredicted on every other window (6x slower than the plain pooling).
+                let take = ((v > best) | v.is_nan()) as u32;
+                let keep = take.wrapping_sub(1); // all ones when the old best stays
+                best = f32::from_bits((best.to_bits() & keep) | (v.to_bits() & !keep));
+                at = (at & keep) | (c & !keep);
             }
-            (*y, *code) = (best, at);
+            (*y, *code) = (best, at as u8);
         }
     }
 }
@@ -468,6 +473,23 @@ mod tests {
                 });
                 assert_eq!(bits(&y_avx2), bits(&y_ref), "{h}x{w}");
                 assert_eq!(codes_avx2, codes_ref, "{h}x{w}");
+                // The AVX2 intrinsics kernel, which CPUs without AVX-512 run.
+                #[cfg(target_arch = "x86_64")]
+                {
+                    let (mut y_avx2, mut codes_avx2) = (vec![7.0; n], vec![9u8; n]);
+                    let sizes = ((g.h, g.w), (g.ho, g.wo));
+                    let ran = crate::max_pool_x86::code_plane_2x2_avx2(
+                        sizes.0,
+                        sizes.1,
+                        &x,
+                        &mut y_avx2,
+                        &mut codes_avx2,
+                    );
+                    if ran {
+                        assert_eq!(bits(&y_avx2), bits(&y_ref), "{h}x{w}");
+                        assert_eq!(codes_avx2, codes_ref, "{h}x{w}");
+                    }
+                }
 
                 let dy: Vec<Elem> = (0..n)
                     .map(|i| {
