@@ -39,7 +39,8 @@
 //!   - shapes: `reshape flatten_from permute transpose t broadcast_to unsqueeze squeeze narrow
 //!     select pad`, and `concat stack split split_sizes chunk`;
 //!   - indexing and masks: `index_select gather embedding where_cond dropout_with_mask`;
-//!   - images: `conv2d max_pool2d(_with_indices) avg_pool2d`;
+//!   - images: `conv2d max_pool2d(_with_indices) avg_pool2d`, and `conv2d_max_pool2d` (the two
+//!     fused, block by block);
 //!   - custom ops: [`Var::from_op`].
 //! - [`loss`]: fused, numerically stable losses with a [`Reduction`].
 //! - [`grad_check()`]: the finite-difference gradient checker every op is tested with, usable
