@@ -158,6 +158,24 @@ fn check_grad_out(
     Ok(())
 }
 
+/// Refuses a bias that is not `[O]`, naming the op and the bias and weight shapes.
+pub(crate) fn check_bias(
+    op: &'static str,
+    g: &ConvGeometry,
+    bias: Option<&Tensor>,
+    weight: &[usize],
+) -> Result<()> {
+    match bias {
+        Some(b) if b.shape() != [g.o] => Err(TensorError::shape_mismatch_because(
+            op,
+            b.shape(),
+            weight,
+            format!("the bias must be [O] = [{}]", g.o),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Runs `f(first_image, block)` over fixed blocks of [`CONV_BATCH_BLOCK`] images of `out`
 /// (`item_len` elements per image), in parallel when there is enough work.
 fn for_each_image_block(
@@ -207,16 +225,7 @@ impl Tensor {
     ) -> Result<Tensor> {
         let op = "conv2d";
         let g = plan(op, self.shape(), weight.shape(), options)?;
-        if let Some(b) = bias {
-            if b.shape() != [g.o] {
-                return Err(TensorError::shape_mismatch_because(
-                    op,
-                    b.shape(),
-                    weight.shape(),
-                    format!("the bias must be [O] = [{}]", g.o),
-                ));
-            }
-        }
+        check_bias(op, &g, bias, weight.shape())?;
         let (x, w) = (self.contiguous(), weight.contiguous());
         let bias = bias.map(Tensor::to_vec);
         // `contiguous()` always returns a contiguous tensor, so `as_slice` is `Some`.

@@ -21,7 +21,7 @@
 
 use rayon::prelude::*;
 
-use crate::conv::{plan as conv_plan, Conv2dOptions, CONV_BATCH_BLOCK, PARALLEL_FLOPS};
+use crate::conv::{check_bias, plan as conv_plan, Conv2dOptions, CONV_BATCH_BLOCK, PARALLEL_FLOPS};
 use crate::conv_blocks;
 use crate::error::{Result, TensorError};
 use crate::im2col::ConvGeometry;
@@ -91,16 +91,7 @@ impl Tensor {
     ) -> Result<(Tensor, PoolCodes)> {
         let op = "conv2d_max_pool2d";
         let (g, pg) = plan(op, self.shape(), weight.shape(), conv, pool)?;
-        if let Some(b) = bias {
-            if b.shape() != [g.o] {
-                return Err(TensorError::shape_mismatch_because(
-                    op,
-                    b.shape(),
-                    weight.shape(),
-                    format!("the bias must be [O] = [{}]", g.o),
-                ));
-            }
-        }
+        check_bias(op, &g, bias, weight.shape())?;
         let (x, w) = (self.contiguous(), weight.contiguous());
         let bias = bias.map(Tensor::to_vec);
         // `contiguous()` always returns a contiguous tensor, so `as_slice` is `Some`.

@@ -13,6 +13,21 @@
 
 use std::arch::x86_64::*;
 
+/// Panics unless an input plane of `h x w` (`input` elements) and output planes of `ho x wo`
+/// (`outputs` element counts) fit plain 2x2 pooling: what the kernels' unchecked accesses rely on.
+fn assert_plane_sizes(
+    op: &str,
+    (h, w): (usize, usize),
+    (ho, wo): (usize, usize),
+    input: usize,
+    outputs: &[usize],
+) {
+    assert!(
+        input == h * w && outputs.iter().all(|&n| n == ho * wo) && 2 * ho <= h && 2 * wo <= w,
+        "{op}: plane sizes do not match"
+    );
+}
+
 /// Routes one plane's gradient like `max_pool::route_plane_2x2`: `dx` (`h x w`) gets each
 /// window's gradient `0.0 + dy` at the first element equal to its output `y` (`ho x wo`) and
 /// zero everywhere else. `None` when the CPU lacks AVX-512F (nothing written); otherwise whether
@@ -29,14 +44,11 @@ pub(crate) fn route_plane_2x2(
         return None;
     }
     assert!(
-        x.len() == h * w
-            && dx.len() == h * w
-            && y.len() == ho * wo
-            && dy.len() == ho * wo
-            && 2 * ho <= h
-            && 2 * wo <= w,
+        x.len() == h * w,
         "max_pool2d_backward: plane sizes do not match"
     );
+    let outputs = [y.len(), dy.len()];
+    assert_plane_sizes("max_pool2d_backward", (h, w), (ho, wo), dx.len(), &outputs);
     // SAFETY: the CPU has AVX-512F; the sizes are checked above.
     Some(unsafe { route_plane(w, ho, wo, x, y, dy, dx) })
 }
@@ -128,14 +140,8 @@ pub(crate) fn code_plane_2x2(
     if !crate::cpu::has_avx512() {
         return false;
     }
-    assert!(
-        x.len() == h * w
-            && y.len() == ho * wo
-            && codes.len() == ho * wo
-            && 2 * ho <= h
-            && 2 * wo <= w,
-        "max_pool2d: plane sizes do not match"
-    );
+    let outputs = [y.len(), codes.len()];
+    assert_plane_sizes("max_pool2d", (h, w), (ho, wo), x.len(), &outputs);
     // SAFETY: the CPU has AVX-512F; the sizes are checked above.
     unsafe { code_plane(w, ho, wo, x, y, codes) };
     true
@@ -213,14 +219,8 @@ pub(crate) fn route_codes_2x2(
     if !crate::cpu::has_avx512() {
         return false;
     }
-    assert!(
-        dx.len() == h * w
-            && codes.len() == ho * wo
-            && dy.len() == ho * wo
-            && 2 * ho <= h
-            && 2 * wo <= w,
-        "max_pool2d_backward: plane sizes do not match"
-    );
+    let outputs = [codes.len(), dy.len()];
+    assert_plane_sizes("max_pool2d_backward", (h, w), (ho, wo), dx.len(), &outputs);
     // SAFETY: the CPU has AVX-512F; the sizes are checked above.
     unsafe { route_codes(w, ho, wo, codes, dy, dx) };
     true
@@ -300,14 +300,8 @@ pub(crate) fn code_plane_2x2_avx2(
     if crate::cpu::isa().is_none() {
         return false;
     }
-    assert!(
-        x.len() == h * w
-            && y.len() == ho * wo
-            && codes.len() == ho * wo
-            && 2 * ho <= h
-            && 2 * wo <= w,
-        "max_pool2d: plane sizes do not match"
-    );
+    let outputs = [y.len(), codes.len()];
+    assert_plane_sizes("max_pool2d", (h, w), (ho, wo), x.len(), &outputs);
     // SAFETY: the CPU has AVX2 (every `isa()` does); the sizes are checked above.
     unsafe { code_plane_avx2(w, ho, wo, x, y, codes) };
     true
