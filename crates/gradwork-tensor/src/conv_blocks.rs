@@ -286,36 +286,13 @@ pub(crate) fn backward_weight(
 }
 
 /// The bias-gradient partial of one block: `dy` holds the output gradients `[images, O, P]` of
-/// the block's images, and each channel's `images * P` values are summed in f64 as one row of
-/// `SegmentedSum` (the rounding of `Tensor::try_sum_axes`), four channels in lockstep.
+/// the block's images, and each channel's `images * P` values are summed in f64 with the
+/// rounding of `Tensor::try_sum_axes` (`reduce::sum_middle_axis`).
 /// [`crate::Tensor::try_conv2d_backward_bias`] adds the blocks' partials in block order.
 pub(crate) fn bias_partial(dy: &[Elem], o: usize, p: usize) -> Vec<f64> {
-    use crate::reduce::SegmentedSum;
-    const LOCKSTEP: usize = 4;
-    fn sum<const W: usize>(dy: &[Elem], (o, p): (usize, usize), first: usize, out: &mut [f64]) {
-        let images = dy.len() / (o * p).max(1);
-        let mut sums: [SegmentedSum; W] = std::array::from_fn(|_| SegmentedSum::new(images * p));
-        for image in 0..images {
-            let segments = std::array::from_fn(|c| {
-                let start = (image * o + first + c) * p;
-                &dy[start..start + p]
-            });
-            SegmentedSum::push_lockstep(&mut sums, segments);
-        }
-        for (out, sum) in out.iter_mut().zip(&sums) {
-            *out = sum.finish();
-        }
-    }
+    let images = dy.len() / (o * p).max(1);
     let mut partial = vec![0.0; o];
-    for (k, out) in partial.chunks_mut(LOCKSTEP).enumerate() {
-        if out.len() == LOCKSTEP {
-            sum::<LOCKSTEP>(dy, (o, p), k * LOCKSTEP, out);
-        } else {
-            for (i, out) in out.chunks_mut(1).enumerate() {
-                sum::<1>(dy, (o, p), k * LOCKSTEP + i, out);
-            }
-        }
-    }
+    crate::reduce::sum_middle_axis(dy, (o, images, p), 0, &mut partial);
     partial
 }
 

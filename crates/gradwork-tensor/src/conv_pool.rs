@@ -25,9 +25,8 @@ use crate::conv::{check_bias, plan as conv_plan, Conv2dOptions, CONV_BATCH_BLOCK
 use crate::conv_blocks;
 use crate::error::{Result, TensorError};
 use crate::im2col::ConvGeometry;
-use crate::max_pool::is_plain_2x2;
 use crate::max_pool_codes::{
-    pool_plane_with_codes, route_plane_by_codes, PoolCodes, MAX_CODED_WINDOW,
+    check_coded_window, pool_plane_with_codes, route_plane_by_codes, PoolCodes,
 };
 use crate::pool::{plan as pool_plan, Pool2dOptions, PoolGeometry};
 use crate::tensor::{Elem, Tensor};
@@ -54,14 +53,7 @@ fn plan(
     let g = conv_plan(op, input, weight, conv)?;
     let conv_out = [g.n, g.o, g.ho, g.wo];
     let pg = pool_plan(op, &conv_out, pool)?;
-    let (kh, kw) = pool.kernel;
-    if kh.saturating_mul(kw) > MAX_CODED_WINDOW {
-        return Err(TensorError::invalid(
-            op,
-            &conv_out,
-            format!("a {kh}x{kw} pooling window has more than {MAX_CODED_WINDOW} elements"),
-        ));
-    }
+    check_coded_window(op, &conv_out, pool)?;
     Ok((g, pg))
 }
 
@@ -71,7 +63,7 @@ impl Tensor {
     /// which [`Tensor::try_conv2d_max_pool2d_backward`] needs. The same bits as
     /// [`Tensor::try_conv2d`] followed by [`Tensor::try_max_pool2d_with_codes`], faster when
     /// the convolution's output is larger than the caches. Pooling windows of more than
-    /// [`MAX_CODED_WINDOW`] elements are refused.
+    /// [`crate::MAX_CODED_WINDOW`] elements are refused.
     ///
     /// ```
     /// use gradwork_tensor::{Conv2dOptions, Pool2dOptions, Tensor};
@@ -300,9 +292,6 @@ impl Routing<'_> {
     fn plane(&self, plane: usize, out: &mut [Elem]) {
         let plane_out = self.g.ho * self.g.wo;
         let at = plane * plane_out..(plane + 1) * plane_out;
-        if !is_plain_2x2(self.g) {
-            out.fill(0.0); // the general kernel adds into zeros
-        }
         route_plane_by_codes(self.g, &self.codes[at.clone()], &self.dy[at], out);
     }
 

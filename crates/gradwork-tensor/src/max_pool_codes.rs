@@ -65,6 +65,37 @@ impl PoolCodes {
     }
 }
 
+impl Pool2dOptions {
+    /// Whether a window has at most [`MAX_CODED_WINDOW`] elements, so that max pooling can
+    /// name each window's winner in one byte ([`Tensor::try_max_pool2d_with_codes`]).
+    ///
+    /// ```
+    /// use gradwork_tensor::Pool2dOptions;
+    /// assert!(Pool2dOptions::new((16, 16)).fits_codes());
+    /// assert!(!Pool2dOptions::new((17, 16)).fits_codes());
+    /// ```
+    pub fn fits_codes(&self) -> bool {
+        self.kernel.0.saturating_mul(self.kernel.1) <= MAX_CODED_WINDOW
+    }
+}
+
+/// Refuses windows too large for one-byte codes, naming the op and the input shape.
+pub(crate) fn check_coded_window(
+    op: &'static str,
+    input: &[usize],
+    options: &Pool2dOptions,
+) -> Result<()> {
+    if options.fits_codes() {
+        return Ok(());
+    }
+    let (kh, kw) = options.kernel;
+    Err(TensorError::invalid(
+        op,
+        input,
+        format!("a {kh}x{kw} window has more than {MAX_CODED_WINDOW} elements, too many for one-byte codes"),
+    ))
+}
+
 impl Tensor {
     /// 2-D max pooling (the values of [`Tensor::try_max_pool2d`]) together with one byte per
     /// output naming the element of its window that won, for
@@ -86,16 +117,7 @@ impl Tensor {
     ) -> Result<(Tensor, PoolCodes)> {
         let op = "max_pool2d";
         let g = plan(op, self.shape(), options)?;
-        let (kh, kw) = options.kernel;
-        if kh.saturating_mul(kw) > MAX_CODED_WINDOW {
-            return Err(TensorError::invalid(
-                op,
-                self.shape(),
-                format!(
-                    "a {kh}x{kw} window has more than {MAX_CODED_WINDOW} elements, too many for one-byte codes"
-                ),
-            ));
-        }
+        check_coded_window(op, self.shape(), options)?;
         let x = self.contiguous();
         // `contiguous()` always returns a contiguous tensor, so `as_slice` is `Some`.
         let x = x.as_slice().unwrap();
@@ -167,12 +189,8 @@ impl Tensor {
         // `contiguous()` always returns a contiguous tensor, so `as_slice` is `Some`.
         let dy = dy.as_slice().unwrap();
         let (plane_in, plane_out) = (g.h * g.w, g.ho * g.wo);
-        // The 2x2 kernel writes every element; the others add into zeros.
-        let mut dx = if is_plain_2x2(&g) {
-            crate::buffer::scratch(g.planes * plane_in)
-        } else {
-            crate::buffer::zeroed(g.planes * plane_in)
-        };
+        // The routing writes every element.
+        let mut dx = crate::buffer::scratch(g.planes * plane_in);
         for_each_plane(&mut dx, plane_in, |plane, dx| {
             let outputs = plane * plane_out..(plane + 1) * plane_out;
             route_plane_by_codes(&g, &codes.codes[outputs.clone()], &dy[outputs], dx);
@@ -197,12 +215,14 @@ pub(crate) fn pool_plane_with_codes(
     }
 }
 
-/// Routes one plane's gradient `dy` by its `codes` into `dx`. The plain 2x2 kernel writes every
-/// element; the general one adds into `dx`, which must then be zeroed.
+/// Routes one plane's gradient `dy` by its `codes` into `dx`, writing every element of `dx`
+/// (whatever it held): the plain 2x2 kernel writes each element directly, the general one
+/// zeroes the plane and adds into it (overlapping windows add up).
 pub(crate) fn route_plane_by_codes(g: &PoolGeometry, codes: &[u8], dy: &[Elem], dx: &mut [Elem]) {
     if is_plain_2x2(g) {
         route_codes_2x2(g, codes, dy, dx);
     } else {
+        dx.fill(0.0);
         route_codes(g, codes, dy, dx);
     }
 }

@@ -35,7 +35,7 @@ fn sum_f64(xs: &[Elem]) -> f64 {
 /// [`sum_f64`] over a row given as consecutive segments, with exactly its rounding: element `i`
 /// of the row goes to accumulator `i % 4` unless it is in the last `len % 4`, which are added to
 /// the tail in order. Lets a reduction over strided data skip gathering the row first.
-pub(crate) struct SegmentedSum {
+struct SegmentedSum {
     acc: [f64; 4],
     tail: f64,
     position: usize,
@@ -44,7 +44,7 @@ pub(crate) struct SegmentedSum {
 }
 
 impl SegmentedSum {
-    pub(crate) fn new(len: usize) -> Self {
+    fn new(len: usize) -> Self {
         SegmentedSum {
             acc: [0.0; 4],
             tail: 0.0,
@@ -62,7 +62,7 @@ impl SegmentedSum {
         self.position += 1;
     }
 
-    pub(crate) fn finish(&self) -> f64 {
+    fn finish(&self) -> f64 {
         (self.acc[0] + self.acc[1]) + (self.acc[2] + self.acc[3]) + self.tail
     }
 
@@ -72,7 +72,7 @@ impl SegmentedSum {
     /// additions form a chain that waits on the adder's latency (four lanes, then the next four);
     /// the rows' chains are independent, so interleaving them overlaps those waits (a conv bias
     /// gradient: 2x faster). Each row's arithmetic is the same whatever `W` is.
-    pub(crate) fn push_lockstep<const W: usize>(sums: &mut [SegmentedSum; W], xs: [&[Elem]; W]) {
+    fn push_lockstep<const W: usize>(sums: &mut [SegmentedSum; W], xs: [&[Elem]; W]) {
         let len = xs[0].len();
         assert!(
             xs.iter().all(|x| x.len() == len),
@@ -107,6 +107,49 @@ impl SegmentedSum {
         for k in i + 4 * groups..len {
             for (sum, x) in sums.iter_mut().zip(&xs) {
                 sum.push_one(x[k]);
+            }
+        }
+    }
+}
+
+/// The f64 sums, with [`SegmentedSum`]'s rounding, of outputs `first..first + out.len()` of the
+/// middle axis of `data` seen as `[outer, len, inner]`: each output's row is `outer` runs of
+/// `inner` contiguous values. Rows go four at a time in lockstep (the rest one by one), which
+/// changes no row's arithmetic. A sum over a tensor's other axes, and a convolution's bias
+/// gradient over one image block, both use it.
+pub(crate) fn sum_middle_axis(
+    data: &[Elem],
+    (len, outer, inner): (usize, usize, usize),
+    first: usize,
+    out: &mut [f64],
+) {
+    fn sum_rows<const W: usize>(
+        data: &[Elem],
+        (len, outer, inner): (usize, usize, usize),
+        first: usize,
+        out: &mut [f64],
+    ) {
+        let mut sums: [SegmentedSum; W] = std::array::from_fn(|_| SegmentedSum::new(outer * inner));
+        for i in 0..outer {
+            let segments = std::array::from_fn(|w| {
+                let start = (i * len + first + w) * inner;
+                &data[start..start + inner]
+            });
+            SegmentedSum::push_lockstep(&mut sums, segments);
+        }
+        for (o, sum) in out.iter_mut().zip(&sums) {
+            *o = sum.finish();
+        }
+    }
+    const LOCKSTEP: usize = 4;
+    let sizes = (len, outer, inner);
+    for (k, outs) in out.chunks_mut(LOCKSTEP).enumerate() {
+        let at = first + k * LOCKSTEP;
+        if outs.len() == LOCKSTEP {
+            sum_rows::<LOCKSTEP>(data, sizes, at, outs);
+        } else {
+            for (i, o) in outs.chunks_mut(1).enumerate() {
+                sum_rows::<1>(data, sizes, at + i, o);
             }
         }
     }
@@ -297,35 +340,13 @@ impl Tensor {
             let outer: usize = self.shape()[..axis].iter().product();
             let inner: usize = self.shape()[axis + 1..].iter().product();
             let mut out = crate::buffer::zeroed(len);
-            // Outputs `first..first + W`, their rows summed in lockstep.
-            fn sum_rows<const W: usize>(
-                data: &[Elem],
-                (len, outer, inner): (usize, usize, usize),
-                first: usize,
-                out: &mut [Elem],
-            ) {
-                let mut sums: [SegmentedSum; W] =
-                    std::array::from_fn(|_| SegmentedSum::new(outer * inner));
-                for i in 0..outer {
-                    let segments = std::array::from_fn(|w| {
-                        let start = (i * len + first + w) * inner;
-                        &data[start..start + inner]
-                    });
-                    SegmentedSum::push_lockstep(&mut sums, segments);
-                }
-                for (o, sum) in out.iter_mut().zip(&sums) {
-                    *o = sum.finish() as Elem;
-                }
-            }
             const LOCKSTEP: usize = 4;
-            let sizes = (len, outer, inner);
             let sum_group = |g: usize, outs: &mut [Elem]| {
-                if outs.len() == LOCKSTEP {
-                    sum_rows::<LOCKSTEP>(data, sizes, g * LOCKSTEP, outs);
-                } else {
-                    for (k, o) in outs.chunks_mut(1).enumerate() {
-                        sum_rows::<1>(data, sizes, g * LOCKSTEP + k, o);
-                    }
+                let mut sums = [0.0; LOCKSTEP];
+                let sums = &mut sums[..outs.len()];
+                sum_middle_axis(data, (len, outer, inner), g * LOCKSTEP, sums);
+                for (o, &sum) in outs.iter_mut().zip(sums.iter()) {
+                    *o = sum as Elem;
                 }
             };
             // Few outputs over long rows: one task per group of outputs when the data is large

@@ -175,8 +175,7 @@ impl Var {
     /// [`gradwork_tensor::MAX_CODED_WINDOW`] elements keep the input and the output instead and
     /// find each maximum again.
     pub fn try_max_pool2d(&self, options: &Pool2dOptions) -> Result<Var> {
-        let (kh, kw) = options.kernel;
-        if self.is_tracked() && kh.saturating_mul(kw) <= gradwork_tensor::MAX_CODED_WINDOW {
+        if self.is_tracked() && options.fits_codes() {
             let (value, codes) = self.value().try_max_pool2d_with_codes(options)?;
             return Var::from_op("max_pool2d", &[self], value, move || {
                 move |g: &Tensor, _: &[bool]| {

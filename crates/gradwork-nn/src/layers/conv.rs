@@ -228,7 +228,7 @@ impl Module for Conv2d {
         let LayerKind::MaxPool(pool) = next else {
             return Ok(None);
         };
-        if pool.kernel.0.saturating_mul(pool.kernel.1) > gradwork_tensor::MAX_CODED_WINDOW {
+        if !pool.fits_codes() {
             return Ok(None);
         }
         self.check_input(input)?;
