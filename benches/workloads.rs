@@ -1,6 +1,7 @@
 //! Criterion benches of single steps of the `cargo xtask bench` workloads, so regressions show in
-//! `cargo bench`: one MLP training step (batch 128), one CNN training step (batch 64) and one
-//! single-sample MLP inference. The side-by-side comparison with PyTorch (whole epochs, fresh
+//! `cargo bench`: one MLP training step at batch 128 and at batch 32, one CNN training step (batch
+//! 64), and MLP inference on one sample and on a batch of 1,024. (SGEMM is in
+//! `crates/gradwork-tensor/benches/matmul.rs`.) The side-by-side comparison with PyTorch (whole epochs, fresh
 //! processes, 1 and 2 threads) is `cargo xtask bench --vs pytorch`; see docs/performance.md.
 #![allow(missing_docs)]
 
@@ -64,12 +65,14 @@ fn training_steps(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3));
 
-    let mut model = mlp(&mut rng.fork(1));
-    let mut adam = Adam::new(AdamConfig::adam()).unwrap();
-    let (x, y) = batch(&[128, 784], 2);
-    group.bench_function("mlp_784_256_128_10/bs128", |b| {
-        b.iter(|| black_box(step(&mut model, &mut adam, &x, &y, &rng)))
-    });
+    for (batch_size, seed) in [(128, 2), (32, 7)] {
+        let mut model = mlp(&mut rng.fork(1));
+        let mut adam = Adam::new(AdamConfig::adam()).unwrap();
+        let (x, y) = batch(&[batch_size, 784], seed);
+        group.bench_function(format!("mlp_784_256_128_10/bs{batch_size}"), |b| {
+            b.iter(|| black_box(step(&mut model, &mut adam, &x, &y, &rng)))
+        });
+    }
 
     let mut model = cnn(&mut rng.fork(3));
     let mut adam = Adam::new(AdamConfig::adam()).unwrap();
@@ -82,14 +85,16 @@ fn training_steps(c: &mut Criterion) {
 
 fn inference(c: &mut Criterion) {
     let mut model = mlp(&mut Rng::seed_from(5));
-    let (x, _) = batch(&[1, 784], 6);
     let mut group = c.benchmark_group("infer");
     group
         .sample_size(20)
         .measurement_time(Duration::from_secs(2));
-    group.bench_function("mlp_784_256_128_10/bs1", |b| {
-        b.iter(|| black_box(predict(&mut model, &x).unwrap()))
-    });
+    for batch_size in [1, 1024] {
+        let (x, _) = batch(&[batch_size, 784], 6);
+        group.bench_function(format!("mlp_784_256_128_10/bs{batch_size}"), |b| {
+            b.iter(|| black_box(predict(&mut model, &x).unwrap()))
+        });
+    }
     group.finish();
 }
 
