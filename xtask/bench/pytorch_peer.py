@@ -6,6 +6,9 @@ with the same arguments it gives its own `bench-worker`:
 
     pytorch_peer.py --workload {gemm,mlp,cnn,infer,mnist-mlp,mnist-cnn} --threads N [--batch B]
                     [--quick]
+    pytorch_peer.py --workload gemm --numpy --threads N [--quick]
+                                        # numpy's matmul (its BLAS: OpenBLAS in PyPI wheels),
+                                        # the SGEMM reference of issue 8; needs numpy, not torch
     pytorch_peer.py --fingerprint N     # data check only (needs numpy, not torch)
 
 It prints one JSON object per line: first a {"type": "meta"} line, then one
@@ -129,8 +132,9 @@ def emit(obj):
     print(json.dumps(obj), flush=True)
 
 
-def measurement(workload, case, threads, value, unit, higher_is_better, samples=(), **details):
-    emit(dict(type="measurement", workload=workload, case=case, implementation="pytorch",
+def measurement(workload, case, threads, value, unit, higher_is_better, samples=(),
+                implementation="pytorch", **details):
+    emit(dict(type="measurement", workload=workload, case=case, implementation=implementation,
               threads=threads, value=value, unit=unit, higher_is_better=higher_is_better,
               samples=list(samples), details=details))
 
@@ -148,6 +152,34 @@ def run_gemm(torch, threads, budget):
         per_call, iters = time_reps(lambda: torch.mm(a, b), reps, budget)
         measurement("gemm", f"{m}x{k}x{n}", threads, flop / median(per_call) / 1e9, "GFLOP/s", True,
                     [flop / s / 1e9 for s in per_call], iters_per_rep=iters)
+
+
+def run_gemm_numpy(threads, budget):
+    """`np.matmul` on the same operands as run_gemm: numpy's BLAS sgemm (OpenBLAS in the PyPI
+    wheels), which the SGEMM target of issue 8 is stated against. Its own process: OpenBLAS's
+    threads keep spinning after a call and would slow a torch call that followed."""
+    for (m, k, n) in GEMM_SHAPES:
+        if max(m, k, n) > budget["max_gemm_side"]:
+            continue
+        a = unit_f32(0, m * k, 1).reshape(m, k)
+        b = unit_f32(0, k * n, 2).reshape(k, n)
+        flop = 2.0 * m * k * n
+        reps = 3 if m * k * n >= 2048 ** 3 else budget["reps"]
+        # Allocates its result, like torch.mm and Tensor::matmul.
+        per_call, iters = time_reps(lambda: np.matmul(a, b), reps, budget)
+        measurement("gemm", f"{m}x{k}x{n}", threads, flop / median(per_call) / 1e9, "GFLOP/s", True,
+                    [flop / s / 1e9 for s in per_call], implementation="numpy",
+                    iters_per_rep=iters)
+
+
+def numpy_blas():
+    """(name, version, configuration) of the BLAS numpy was built with, as far as it says."""
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return (str(blas.get("name", "?")), str(blas.get("version", "?")),
+                str(blas.get("openblas configuration", "")))
+    except Exception:  # older numpy without mode="dicts"
+        return ("unknown", "?", "")
 
 
 def mlp(torch):
@@ -272,6 +304,8 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--numpy", action="store_true",
+                    help="time numpy's matmul instead of torch (gemm only; needs no torch)")
     ap.add_argument("--fingerprint", type=int, metavar="N",
                     help="print the fingerprint of the first N synthetic samples and exit")
     args = ap.parse_args()
@@ -281,6 +315,16 @@ def main():
     if args.workload is None:
         ap.error("--workload is required")
     budget = QUICK if args.quick else FULL
+    if args.numpy:
+        if args.workload != "gemm":
+            ap.error("--numpy times SGEMM only: use it with --workload gemm")
+        name, version, config = numpy_blas()
+        emit(dict(type="meta", implementation="numpy", threads=args.threads,
+                  versions={"numpy": np.__version__, "python": sys.version.split()[0],
+                            name: version},
+                  notes=dict(blas=config)))
+        run_gemm_numpy(args.threads, budget)
+        return
 
     import torch  # after argument parsing, so --fingerprint works without torch
     torch.set_num_threads(args.threads)

@@ -1,6 +1,6 @@
 //! The benchmark's table and JSON writer.
 
-use xtask::bench::protocol::{Measurement, WorkerLine, GRADWORK, MATRIXMULTIPLY, PYTORCH};
+use xtask::bench::protocol::{Measurement, WorkerLine, GRADWORK, MATRIXMULTIPLY, NUMPY, PYTORCH};
 use xtask::bench::report::{build_rows, render_table, BenchReport};
 use xtask::bench::{python::PytorchStatus, system::Machine};
 
@@ -118,6 +118,40 @@ fn table_has_a_header_one_line_per_row_and_aligned_columns() {
     // Right-aligned numbers end in the same column on every line.
     let end = |l: &str| l.find(" samples/s").or_else(|| l.find(" GFLOP/s"));
     assert_eq!(end(body[2]), end(body[3]));
+}
+
+/// numpy's SGEMM figure joins the gradwork and matrixmultiply rows of its shape and thread count
+/// (never a row of its own), with its own ratio; the table grows two columns for it, shown as
+/// '-' on rows without one.
+#[test]
+fn numpy_figures_join_the_sgemm_rows_with_their_own_ratio() {
+    let mut figures = figures();
+    figures.push(Measurement::new(
+        "gemm", "64x64x64", NUMPY, 1, 100.0, "GFLOP/s", true,
+    ));
+    let rows = build_rows(&figures);
+    assert_eq!(rows.len(), 5, "no row of numpy's own");
+    assert_eq!(
+        (rows[0].implementation.as_str(), rows[0].numpy),
+        (GRADWORK, Some(100.0))
+    );
+    assert_eq!(rows[0].speedup_vs_numpy, Some(0.4));
+    assert_eq!(rows[1].speedup_vs_numpy, Some(0.5));
+    assert_eq!(rows[0].speedup, Some(0.5), "the PyTorch ratio is unchanged");
+    assert_eq!((rows[2].numpy, rows[2].speedup_vs_numpy), (None, None));
+
+    let table = render_table(&rows);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].ends_with("numpy  vs numpy"), "{}", lines[0]);
+    assert!(
+        lines[2].contains("100.0") && lines[2].ends_with("0.40x"),
+        "{}",
+        lines[2]
+    );
+    assert!(lines[4].ends_with("-         -"), "{}", lines[4]);
+    assert!(table.contains("vs numpy = "));
+    // Without numpy figures the table keeps its seven columns.
+    assert!(!render_table(&build_rows(&figures[..figures.len() - 1])).contains("numpy"));
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use std::process::Command;
 
 use xtask::bench::data::SyntheticMnist;
-use xtask::bench::protocol::{WorkerOutput, GRADWORK, MATRIXMULTIPLY};
+use xtask::bench::protocol::{WorkerOutput, GRADWORK, MATRIXMULTIPLY, NUMPY};
 
 const XTASK: &str = env!("CARGO_BIN_EXE_xtask");
 
@@ -105,6 +105,56 @@ fn pytorch_peer_script_generates_the_same_data_when_numpy_is_available() {
     let line = String::from_utf8_lossy(&out.stdout);
     let theirs: xtask::bench::data::DataFingerprint = serde_json::from_str(line.trim()).unwrap();
     assert_eq!(theirs, SyntheticMnist::generate(300).fingerprint());
+}
+
+/// The peer script's numpy SGEMM (`--numpy`, no torch needed) speaks the worker protocol: a meta
+/// line naming numpy and its BLAS, then one figure per quick shape, each the median of its
+/// repetitions; and it refuses the other workloads.
+#[test]
+fn numpy_peer_times_sgemm_when_numpy_is_available() {
+    let script = xtask::bench::python::peer_script();
+    let run = |workload: &str| {
+        Command::new(xtask::bench::python::python_from_env())
+            .arg(&script)
+            .args([
+                "--workload",
+                workload,
+                "--numpy",
+                "--threads",
+                "1",
+                "--quick",
+            ])
+            .env("OPENBLAS_NUM_THREADS", "1")
+            .output()
+    };
+    let Some(out) = run("gemm").ok().filter(|o| o.status.success()) else {
+        eprintln!("skipped: no Python with numpy to run {}", script.display());
+        return;
+    };
+    let parsed = WorkerOutput::parse(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(parsed.metas.len(), 1);
+    assert_eq!(parsed.metas[0].implementation, NUMPY);
+    assert!(parsed.metas[0].versions.contains_key("numpy"));
+    let cases: Vec<&str> = parsed
+        .measurements
+        .iter()
+        .map(|m| m.case.as_str())
+        .collect();
+    assert_eq!(cases, ["64x64x64", "128x128x128"]);
+    for m in &parsed.measurements {
+        assert_eq!(
+            (m.implementation.as_str(), m.unit.as_str()),
+            (NUMPY, "GFLOP/s")
+        );
+        let (lo, hi) = m
+            .samples
+            .iter()
+            .fold((f64::MAX, 0.0f64), |(l, h), &v| (l.min(v), h.max(v)));
+        assert!(m.value > 0.0 && lo <= m.value && m.value <= hi, "{m:?}");
+    }
+    let refused = run("mlp").unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("SGEMM only"));
 }
 
 /// A "python" that cannot import torch: the real interpreter in isolated mode without

@@ -1,5 +1,6 @@
 //! Runs every (job, thread count) in its own process, gradwork and PyTorch back to back so the
-//! two see the same machine state, and gathers the report.
+//! two see the same machine state (and, for SGEMM, numpy's BLAS after them), and gathers the
+//! report.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -8,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::data::DataFingerprint;
-use super::protocol::{WorkerOutput, GRADWORK, PYTORCH};
+use super::protocol::{WorkerOutput, GRADWORK, NUMPY, PYTORCH};
 use super::python::PytorchStatus;
 use super::report::{build_rows, BenchReport, JobRecord};
 use super::system::{loadavg_1m, rust_versions, Machine};
@@ -76,7 +77,15 @@ pub fn run(config: &DriverConfig, log: &mut dyn Write) -> BenchReport {
                 if let Some((python, script)) = &config.pytorch {
                     let mut a = vec![script.display().to_string()];
                     a.extend(args.iter().cloned());
-                    commands.push((PYTORCH, python.into(), a));
+                    if job == Job::Gemm {
+                        // numpy's BLAS, in a process of its own (see `NUMPY`).
+                        let mut numpy = a.clone();
+                        numpy.push("--numpy".into());
+                        commands.push((PYTORCH, python.into(), a));
+                        commands.push((NUMPY, python.into(), numpy));
+                    } else {
+                        commands.push((PYTORCH, python.into(), a));
+                    }
                 }
                 for (implementation, program, argv) in commands {
                     let mut cmd = Command::new(&program);

@@ -24,6 +24,9 @@ pub const GRADWORK: &str = "gradwork";
 pub const MATRIXMULTIPLY: &str = "matrixmultiply";
 /// The implementation name of the PyTorch peer.
 pub const PYTORCH: &str = "pytorch";
+/// The implementation name of numpy's `matmul` (its BLAS: OpenBLAS in the PyPI wheels), the
+/// SGEMM reference the target is stated against. Run by the peer script with `--numpy`.
+pub const NUMPY: &str = "numpy";
 
 /// Workload ids, as they appear in the `workload` field.
 pub mod workload_id {
@@ -72,7 +75,7 @@ impl WorkerLine {
 /// A worker's description of itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkerMeta {
-    /// `gradwork` or `pytorch`.
+    /// `gradwork`, `pytorch` or `numpy`.
     pub implementation: String,
     /// The thread count the worker was asked for.
     pub threads: usize,
@@ -98,7 +101,7 @@ pub struct Measurement {
     pub workload: String,
     /// The shape: `512x512x512` (m x k x n), `bs128`, ...
     pub case: String,
-    /// `gradwork`, `matrixmultiply` or `pytorch`.
+    /// `gradwork`, `matrixmultiply`, `pytorch` or `numpy`.
     pub implementation: String,
     /// Threads the worker ran with.
     pub threads: usize,

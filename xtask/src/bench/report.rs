@@ -8,12 +8,13 @@ use serde::{Deserialize, Serialize};
 
 use super::data::DataFingerprint;
 use super::error::BenchError;
-use super::protocol::{workload_id, Measurement, GRADWORK, MATRIXMULTIPLY, PYTORCH};
+use super::protocol::{workload_id, Measurement, GRADWORK, MATRIXMULTIPLY, NUMPY, PYTORCH};
 use super::python::PytorchStatus;
 use super::system::Machine;
 use super::timing::median;
 
-/// One row of the table: a gradwork figure (or the direct-`sgemm` baseline) beside PyTorch's.
+/// One row of the table: a gradwork figure (or the direct-`sgemm` baseline) beside PyTorch's,
+/// and for SGEMM beside numpy's BLAS too.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Row {
     /// One of [`workload_id`].
@@ -35,6 +36,12 @@ pub struct Row {
     /// How many times faster the Rust side is (`> 1`: faster than PyTorch): the ratio of rates,
     /// or the inverse ratio of latencies.
     pub speedup: Option<f64>,
+    /// numpy's median (SGEMM only: numpy's BLAS, OpenBLAS in the PyPI wheels).
+    #[serde(default)]
+    pub numpy: Option<f64>,
+    /// How many times faster the Rust side is than numpy's BLAS.
+    #[serde(default)]
+    pub speedup_vs_numpy: Option<f64>,
 }
 
 /// One worker process: what it ran and the 1-minute load average around it.
@@ -125,7 +132,8 @@ const WORKLOAD_ORDER: [&str; 7] = [
     workload_id::MNIST_CNN_TRAIN,
 ];
 
-/// Pairs each Rust figure with PyTorch's for the same workload, case and thread count. With
+/// Pairs each Rust figure with PyTorch's (and numpy's, where it ran) for the same workload, case
+/// and thread count. With
 /// several rounds, each side's figure is the median of its rounds' figures, and the speed-up is
 /// the ratio of those medians. Rows follow the workload order, then cases in the order first
 /// measured, the Rust implementations (gradwork first), then threads.
@@ -152,17 +160,18 @@ pub fn build_rows(measurements: &[Measurement]) -> Vec<Row> {
     let median_of = |k: Key| rounds.get(&k).map(|values| median(values));
     let mut rows: Vec<Row> = firsts
         .iter()
-        .filter(|m| m.implementation != PYTORCH)
+        .filter(|m| m.implementation != PYTORCH && m.implementation != NUMPY)
         .map(|m| {
             let value = median(&rounds[&key(m)]);
-            let pytorch = median_of((PYTORCH, &m.workload, &m.case, m.threads));
-            let speedup = pytorch.map(|p| {
+            let speedup_over = |peer: f64| {
                 if m.higher_is_better {
-                    value / p
+                    value / peer
                 } else {
-                    p / value
+                    peer / value
                 }
-            });
+            };
+            let pytorch = median_of((PYTORCH, &m.workload, &m.case, m.threads));
+            let numpy = median_of((NUMPY, &m.workload, &m.case, m.threads));
             Row {
                 workload: m.workload.clone(),
                 case: m.case.clone(),
@@ -172,7 +181,9 @@ pub fn build_rows(measurements: &[Measurement]) -> Vec<Row> {
                 higher_is_better: m.higher_is_better,
                 gradwork: Some(value),
                 pytorch,
-                speedup,
+                speedup: pytorch.map(speedup_over),
+                numpy,
+                speedup_vs_numpy: numpy.map(speedup_over),
             }
         })
         .collect();
@@ -237,27 +248,37 @@ pub fn format_value(v: f64) -> String {
     out
 }
 
-/// The table: one line per row, with a header and notes on how to read it.
+/// The table: one line per row, with a header and notes on how to read it. The numpy columns
+/// appear when some row has a numpy figure.
 pub fn render_table(rows: &[Row]) -> String {
-    let header = [
+    let with_numpy = rows.iter().any(|r| r.numpy.is_some());
+    let mut header = vec![
         "workload", "case", "thr", "gradwork", "pytorch", "unit", "speed-up",
     ];
-    let cells: Vec<[String; 7]> = rows
+    if with_numpy {
+        header.extend(["numpy", "vs numpy"]);
+    }
+    let ratio = |s: Option<f64>| s.map_or("-".into(), |s| format!("{s:.2}x"));
+    let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
             let opt = |v: Option<f64>| v.map_or("-".to_string(), format_value);
-            [
+            let mut row = vec![
                 display_name(&r.workload, &r.implementation),
                 r.case.clone(),
                 r.threads.to_string(),
                 opt(r.gradwork),
                 opt(r.pytorch),
                 r.unit.clone(),
-                r.speedup.map_or("-".into(), |s| format!("{s:.2}x")),
-            ]
+                ratio(r.speedup),
+            ];
+            if with_numpy {
+                row.extend([opt(r.numpy), ratio(r.speedup_vs_numpy)]);
+            }
+            row
         })
         .collect();
-    let mut width = header.map(str::len);
+    let mut width: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in &cells {
         for (w, c) in width.iter_mut().zip(row) {
             *w = (*w).max(c.len());
@@ -266,7 +287,7 @@ pub fn render_table(rows: &[Row]) -> String {
     let mut out = String::new();
     let line = |out: &mut String, cols: &[&str]| {
         let mut s = String::new();
-        for (i, (c, w)) in cols.iter().zip(width).enumerate() {
+        for (i, (c, w)) in cols.iter().zip(&width).enumerate() {
             // Text columns left-aligned, numbers right-aligned.
             if i < 2 || i == 5 {
                 let _ = write!(s, "{c:<w$}  ");
@@ -293,5 +314,11 @@ pub fn render_table(rows: &[Row]) -> String {
         "speed-up = how many times faster the Rust side is than PyTorch (> 1: faster); \
          rates are divided, latencies (us) inverted.\n",
     );
+    if with_numpy {
+        out.push_str(
+            "vs numpy = the same against numpy's matmul (its BLAS: OpenBLAS in the PyPI wheels), \
+             the SGEMM reference of issue 8.\n",
+        );
+    }
     out
 }
