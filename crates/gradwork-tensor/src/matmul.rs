@@ -262,7 +262,7 @@ fn transpose_is_cheaper(a: MatrixView, b: MatrixView, m: usize, n: usize) -> boo
     if let Some(isa) = crate::sgemm_x86::isa() {
         // `W` must fill whole left panels (16 rows with AVX-512, 6 with AVX2) and be readable in
         // place; the batch, the new right operand, must be one the kernel packs (the AVX2
-        // kernel takes only transposed right operands, which `a^T` is when `a` is row-major).
+        // kernel takes transposed right operands, which `a^T` is when `a` is row-major).
         return m > GEMV_MAX_ROWS
             && m < n
             && n >= 16

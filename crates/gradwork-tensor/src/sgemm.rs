@@ -1,6 +1,7 @@
 //! The single-threaded matrix product every `matmul` piece and convolution block runs:
 //! gradwork's own packed kernels (`sgemm_x86`) on CPUs with AVX-512F, and with AVX2 for products
-//! whose right operand is a transpose; `matrixmultiply::sgemm` elsewhere.
+//! whose right operand is a transpose or that multiply two row-major operands over a deep K;
+//! `matrixmultiply::sgemm` elsewhere (see `use_packed`).
 //!
 //! Why a kernel of our own: `matrixmultiply` packs a row-major left operand, and any right
 //! operand that is a transpose (`x @ w^T` in every linear layer, `dy @ cols^T` in every
@@ -71,7 +72,9 @@ pub(crate) unsafe fn sgemm(
         return;
     }
     #[cfg(target_arch = "x86_64")]
-    if let Some(isa) = crate::sgemm_x86::isa().filter(|&isa| use_packed(isa, (rsb, csb))) {
+    if let Some(isa) =
+        crate::sgemm_x86::isa().filter(|&isa| use_packed(isa, (rsa, csa), (rsb, csb), k))
+    {
         let b = RightOperand::Strided {
             ptr: b,
             row_stride: rsb,
@@ -92,15 +95,38 @@ pub(crate) unsafe fn sgemm(
 }
 
 /// Whether the packed kernel `isa` should run a product whose right operand has strides `(rsb,
-/// csb)`. The AVX-512 kernel runs them all. The AVX2 one only takes a transposed right operand
-/// (`x @ w^T`, `dy @ cols^T`), where its register transposes beat `matrixmultiply`'s element-wise
-/// packing (64x968x288: 89.7 against 63.3 GFLOP/s on Zen 4 with AVX-512 switched off); on the
-/// other layouts `matrixmultiply`'s 8x8 AVX2 kernel was as fast or faster (288x64x968: 98.4
-/// against 87.2). Both give the same bits.
+/// csb)`, left operand column stride `csa` and depth `k`. The AVX-512 kernel runs them all. The
+/// AVX2 one takes a transposed right operand (`x @ w^T`, `dy @ cols^T`), where its register
+/// transposes beat `matrixmultiply`'s element-wise packing (64x968x288: 89.7 against 63.3
+/// GFLOP/s on Zen 4 with AVX-512 switched off), and a row-major right operand when the left one
+/// is row-major too, readable in place (`sgemm_x86::reads_rows_in_place`: not a row stride that
+/// is a multiple of 1,024 floats, where packing it cost more than the kernel gained: 1024^3
+/// 85.4-86.5 against 93.0-95.3) and `k >= AVX2_ROW_MAJOR_MIN_K`. In-process A/B, one thread,
+/// medians of 25 rounds, AVX2 only: 512x512x512 96.6-97.8 against 94.9-95.9, 1000x1000x1000
+/// 93.0-96.5 against 91.9-93.7, 1024x784x256 93.0-95.0 against 86.1-89.0, 128x128x256
+/// 90.8-92.8 against 83.0-87.6. With a shallow `k` (32x9x5408: 51.9-55.7 against 69.0-71.5)
+/// or a transposed left operand (256x128x784: 65.3-80.9 against 84.1-85.2) `matrixmultiply`'s
+/// 8x8 kernel stays ahead. All paths give the same bits.
 #[cfg(target_arch = "x86_64")]
-fn use_packed(isa: crate::sgemm_x86::Isa, (rsb, csb): (usize, usize)) -> bool {
-    isa == crate::sgemm_x86::Isa::Avx512 || (rsb == 1 && csb != 1)
+fn use_packed(
+    isa: crate::sgemm_x86::Isa,
+    (rsa, csa): (usize, usize),
+    (rsb, csb): (usize, usize),
+    k: usize,
+) -> bool {
+    let transposed_right = rsb == 1 && csb != 1;
+    let both_row_major = csb == 1
+        && csa == 1
+        && k >= AVX2_ROW_MAJOR_MIN_K
+        && crate::sgemm_x86::reads_rows_in_place(isa, rsa);
+    isa == crate::sgemm_x86::Isa::Avx512 || transposed_right || both_row_major
 }
+
+/// The depth from which the AVX2 kernel runs products of two row-major operands (see
+/// `use_packed`): below it a kernel call's fixed costs (the tile's loads and stores) outweigh its
+/// short K loop, where `matrixmultiply`'s smaller 8x8 tile pays less.
+#[cfg(target_arch = "x86_64")]
+const AVX2_ROW_MAJOR_MIN_K: usize = 128;
 
 /// [`sgemm`] with a gathered right operand `x[row_offsets[p] + col_offsets[j]]` (`k` row and `n`
 /// column offsets): the same bits as [`sgemm`] on the matrix those offsets describe. Returns

@@ -246,6 +246,8 @@ impl PackedKernel for Avx512 {
     const MR: usize = TILE;
     const NR: usize = TILE;
     const MC: usize = 128;
+    /// 1,024 columns (1 MB a K block, in L2/L3).
+    const NC: usize = 1024;
 
     unsafe fn pack_a(
         src: *const f32,

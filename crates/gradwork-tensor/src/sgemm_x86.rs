@@ -1,8 +1,9 @@
 //! The packed kernels behind [`crate::sgemm::sgemm`] on x86-64: AVX-512 (`sgemm_avx512`, 16x16
 //! tiles) where the CPU has it, else AVX2 with FMA (`sgemm_avx2`, 6x16 tiles, for products
-//! with a transposed right operand; see `sgemm::use_packed`).
+//! with a transposed right operand or a deep product of row-major operands; see
+//! `sgemm::use_packed`).
 //!
-//! The classic blocking (Goto and van de Geijn): the right operand is packed [`NC`] columns by
+//! The classic blocking (Goto and van de Geijn): the right operand is packed `NC` columns by
 //! [`KC`] rows at a time into panels of `NR` columns, the left operand `MC` rows by `KC` into
 //! panels of `MR` rows, and a micro-kernel multiplies one panel of each, keeping its `MR x NR`
 //! block of the output in vector registers. A panel is stored k-major (`NR` or `MR` floats per
@@ -31,8 +32,6 @@ use crate::sgemm::{RightOperand, KC};
 use crate::sgemm_avx2::Avx2;
 use crate::sgemm_avx512::Avx512;
 
-/// Columns of the right operand packed at a time (1 MiB at most, in L2/L3).
-const NC: usize = 1024;
 /// Floats past each packing buffer's end that packers may overwrite (see [`PackedKernel`]).
 const SLACK: usize = 16;
 
@@ -68,6 +67,9 @@ pub(crate) trait PackedKernel {
     const NR: usize;
     /// Rows of the left operand packed at a time: a multiple of `MR`.
     const MC: usize;
+    /// Columns of the right operand packed at a time: a multiple of `NR`. Each K block packs
+    /// `KC x NC` floats, which every row block then reads panel by panel.
+    const NC: usize;
 
     /// Packs a left panel: `dst[p * MR + l] = src[l * lane_stride + p * k_stride]` for lanes
     /// `l < lanes <= MR` and steps `p < kc`, zero for the lanes past `lanes`. May write up to
@@ -264,9 +266,9 @@ unsafe fn drive<K: PackedKernel>(
         // Never re-entered: nothing below calls back into sgemm.
         let (a_buf, b_buf) = &mut *packs.borrow_mut();
         let a_pack = a_buf.slice(KC * K::MC.min(m).next_multiple_of(mr) + SLACK);
-        let b_pack = b_buf.slice(KC * NC.min(n).next_multiple_of(nr) + SLACK);
-        for jc in (0..n).step_by(NC) {
-            let nc = NC.min(n - jc);
+        let b_pack = b_buf.slice(KC * K::NC.min(n).next_multiple_of(nr) + SLACK);
+        for jc in (0..n).step_by(K::NC) {
+            let nc = K::NC.min(n - jc);
             for (block, pc) in (0..k).step_by(KC).enumerate() {
                 let kc = KC.min(k - pc);
                 let last_block = pc + kc == k;
