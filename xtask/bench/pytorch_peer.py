@@ -140,36 +140,32 @@ def measurement(workload, case, threads, value, unit, higher_is_better, samples=
 
 
 # ------------------------------------------------------------------ workloads
-def run_gemm(torch, threads, budget):
+def gemm_rates(threads, budget, multiply, implementation="pytorch", operand=lambda v: v):
+    """GFLOP/s of `multiply(a, b)` on every SGEMM shape in the budget; `operand` wraps the numpy
+    operands (torch.from_numpy for torch). The result is allocated per call, like
+    Tensor::matmul's."""
     for (m, k, n) in GEMM_SHAPES:
         if max(m, k, n) > budget["max_gemm_side"]:
             continue
-        a = torch.from_numpy(unit_f32(0, m * k, 1).reshape(m, k))
-        b = torch.from_numpy(unit_f32(0, k * n, 2).reshape(k, n))
+        a = operand(unit_f32(0, m * k, 1).reshape(m, k))
+        b = operand(unit_f32(0, k * n, 2).reshape(k, n))
         flop = 2.0 * m * k * n
         reps = 3 if m * k * n >= 2048 ** 3 else budget["reps"]
-        # torch.mm allocates its result like Tensor::matmul does.
-        per_call, iters = time_reps(lambda: torch.mm(a, b), reps, budget)
+        per_call, iters = time_reps(lambda: multiply(a, b), reps, budget)
         measurement("gemm", f"{m}x{k}x{n}", threads, flop / median(per_call) / 1e9, "GFLOP/s", True,
-                    [flop / s / 1e9 for s in per_call], iters_per_rep=iters)
+                    [flop / s / 1e9 for s in per_call], implementation=implementation,
+                    iters_per_rep=iters)
+
+
+def run_gemm(torch, threads, budget):
+    gemm_rates(threads, budget, torch.mm, operand=torch.from_numpy)
 
 
 def run_gemm_numpy(threads, budget):
     """`np.matmul` on the same operands as run_gemm: numpy's BLAS sgemm (OpenBLAS in the PyPI
     wheels), which the SGEMM target of issue 8 is stated against. Its own process: OpenBLAS's
     threads keep spinning after a call and would slow a torch call that followed."""
-    for (m, k, n) in GEMM_SHAPES:
-        if max(m, k, n) > budget["max_gemm_side"]:
-            continue
-        a = unit_f32(0, m * k, 1).reshape(m, k)
-        b = unit_f32(0, k * n, 2).reshape(k, n)
-        flop = 2.0 * m * k * n
-        reps = 3 if m * k * n >= 2048 ** 3 else budget["reps"]
-        # Allocates its result, like torch.mm and Tensor::matmul.
-        per_call, iters = time_reps(lambda: np.matmul(a, b), reps, budget)
-        measurement("gemm", f"{m}x{k}x{n}", threads, flop / median(per_call) / 1e9, "GFLOP/s", True,
-                    [flop / s / 1e9 for s in per_call], implementation="numpy",
-                    iters_per_rep=iters)
+    gemm_rates(threads, budget, np.matmul, implementation="numpy")
 
 
 def numpy_blas():

@@ -16,6 +16,7 @@
 use std::arch::x86_64::*;
 
 use crate::gemv::LANES;
+use crate::sgemm_avx2::lane_mask;
 
 const _: () = assert!(LANES == 32, "the kernels below hold 32 lanes per output");
 
@@ -214,11 +215,9 @@ unsafe fn columns_avx2<const C: usize>(
     }
     if rem > 0 {
         let at = whole * LANES;
-        let lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
         for q in 0..4 {
             // Lanes of this vector that hold data: `rem - 8q`, clamped to 0..=8.
-            let valid = rem.saturating_sub(8 * q).min(8) as i32;
-            let mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(valid), lane);
+            let mask = lane_mask(rem.saturating_sub(8 * q));
             // SAFETY: masked lanes are not read, and the others are below `a.len()`. A wholly
             // masked vector's pointers may lie past the end, so they use `wrapping_add`.
             unsafe {

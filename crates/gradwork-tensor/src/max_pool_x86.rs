@@ -13,6 +13,8 @@
 
 use std::arch::x86_64::*;
 
+use crate::sgemm_avx2::lane_mask;
+
 /// Panics unless an input plane of `h x w` (`input` elements) and output planes of `ho x wo`
 /// (`outputs` element counts) fit plain 2x2 pooling: what the kernels' unchecked accesses rely on.
 fn assert_plane_sizes(
@@ -307,13 +309,6 @@ pub(crate) fn code_plane_2x2_avx2(
     true
 }
 
-/// Lane masks for the first `n` of eight 32-bit lanes (the sign bit selects).
-#[target_feature(enable = "avx2")]
-fn first_lanes(n: usize) -> __m256i {
-    let index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    _mm256_cmpgt_epi32(_mm256_set1_epi32(n.min(8) as i32), index)
-}
-
 /// # Safety
 /// AVX2, and the slice sizes asserted by [`code_plane_2x2_avx2`].
 #[target_feature(enable = "avx2")]
@@ -340,8 +335,8 @@ unsafe fn code_plane_avx2(
         for first in (0..wo).step_by(8) {
             let windows = 8.min(wo - first);
             let (low, high) = (
-                first_lanes(2 * windows),
-                first_lanes((2 * windows).saturating_sub(8)),
+                lane_mask(2 * windows),
+                lane_mask((2 * windows).saturating_sub(8)),
             );
             let col = 2 * first;
             let out_at = oh * wo + first;

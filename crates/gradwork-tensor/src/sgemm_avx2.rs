@@ -90,10 +90,11 @@ unsafe fn pack_panel<const L: usize>(
     }
 }
 
-/// The `_mm256_maskload_ps` mask of the first `n` lanes (all 8 for `n >= 8`).
+/// The `_mm256_maskload_ps` / `_mm256_maskstore_ps` mask of the first `n` of eight 32-bit lanes
+/// (all 8 for `n >= 8`, none for 0). Shared by the AVX2 kernels of this crate.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn lane_mask(n: usize) -> __m256i {
+pub(crate) fn lane_mask(n: usize) -> __m256i {
     let index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     _mm256_cmpgt_epi32(_mm256_set1_epi32(n.min(V) as i32), index)
 }

@@ -77,14 +77,15 @@ pub fn run(config: &DriverConfig, log: &mut dyn Write) -> BenchReport {
                 if let Some((python, script)) = &config.pytorch {
                     let mut a = vec![script.display().to_string()];
                     a.extend(args.iter().cloned());
-                    if job == Job::Gemm {
-                        // numpy's BLAS, in a process of its own (see `NUMPY`).
+                    // For SGEMM, numpy's BLAS too, in a process of its own (see `NUMPY`).
+                    let numpy = (job == Job::Gemm).then(|| {
                         let mut numpy = a.clone();
                         numpy.push("--numpy".into());
-                        commands.push((PYTORCH, python.into(), a));
+                        numpy
+                    });
+                    commands.push((PYTORCH, python.into(), a));
+                    if let Some(numpy) = numpy {
                         commands.push((NUMPY, python.into(), numpy));
-                    } else {
-                        commands.push((PYTORCH, python.into(), a));
                     }
                 }
                 for (implementation, program, argv) in commands {
