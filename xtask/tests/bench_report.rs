@@ -1,8 +1,8 @@
 //! The benchmark's table and JSON writer.
 
 use xtask::bench::protocol::{Measurement, WorkerLine, GRADWORK, MATRIXMULTIPLY, NUMPY, PYTORCH};
-use xtask::bench::report::{build_rows, render_table, BenchReport};
-use xtask::bench::{python::PytorchStatus, system::Machine};
+use xtask::bench::report::{build_rows, render_table, BenchReport, JobRecord};
+use xtask::bench::{python::PytorchStatus, render_summary, system, system::Machine};
 
 fn figures() -> Vec<Measurement> {
     let m = |w: &str, case: &str, imp: &str, t: usize, v: f64, unit: &str, hib: bool| {
@@ -188,4 +188,96 @@ fn worker_lines_round_trip_and_stray_output_is_ignored() {
     assert_eq!(WorkerLine::parse(&line), Some(WorkerLine::Measurement(m)));
     assert_eq!(WorkerLine::parse("warming up..."), None);
     assert_eq!(WorkerLine::parse("{\"type\":\"unknown\"}"), None);
+}
+
+fn job(implementation: &str, threads: usize, round: usize, round_trip: Option<f64>) -> JobRecord {
+    JobRecord {
+        round,
+        implementation: implementation.into(),
+        job: "mlp bs128".into(),
+        threads,
+        wall_s: 1.0,
+        loadavg_before: Some(0.1),
+        loadavg_after: Some(0.2),
+        core_round_trip_ns: round_trip,
+        data: None,
+        error: None,
+    }
+}
+
+fn report_with_jobs(jobs: Vec<JobRecord>) -> BenchReport {
+    BenchReport {
+        machine: Machine::from_cpuinfo("model name\t: Test CPU\nflags\t: avx2 fma\n"),
+        threads: vec![1, 2],
+        quick: false,
+        build: "release".into(),
+        versions: Default::default(),
+        pytorch: PytorchStatus::not_requested(),
+        data_identical: None,
+        jobs,
+        rows: Vec::new(),
+        measurements: Vec::new(),
+    }
+}
+
+/// Processes that started with the CPUs far apart (over twice the run's shortest round trip) are
+/// named under the table, by side, job, threads and round; one-thread processes measure nothing.
+#[test]
+fn processes_started_with_distant_cpus_are_named_under_the_table() {
+    let report = report_with_jobs(vec![
+        job(GRADWORK, 1, 0, None),
+        job(GRADWORK, 2, 0, Some(68.0)),
+        job(PYTORCH, 2, 0, Some(71.0)),
+        job(GRADWORK, 2, 1, Some(352.0)),
+        job(PYTORCH, 2, 1, Some(136.0)),
+    ]);
+    let (shortest, longest, far) = report.far_apart_jobs().unwrap();
+    assert_eq!((shortest, longest), (68.0, 352.0));
+    assert_eq!(far.len(), 1);
+    assert_eq!(
+        (far[0].implementation.as_str(), far[0].round),
+        (GRADWORK, 1)
+    );
+    let text = render_summary(&report);
+    assert!(text.contains("core-to-core round trip before each multi-threaded process: 68-352 ns"));
+    assert!(
+        text.contains("note: 1 multi-threaded process(es) started with two CPUs far apart"),
+        "{text}"
+    );
+    assert!(
+        text.contains("gradwork mlp bs128 threads=2 round 2 (352 ns)"),
+        "{text}"
+    );
+
+    let close = report_with_jobs(vec![
+        job(GRADWORK, 2, 0, Some(68.0)),
+        job(PYTORCH, 2, 0, Some(90.0)),
+    ]);
+    assert!(close.far_apart_jobs().unwrap().2.is_empty());
+    assert!(!render_summary(&close).contains("far apart"));
+    let none = report_with_jobs(vec![job(GRADWORK, 1, 0, None)]);
+    assert!(none.far_apart_jobs().is_none());
+    assert!(!render_summary(&none).contains("core-to-core"));
+}
+
+/// Reports written before the round trip was recorded still load (the field defaults to none).
+#[test]
+fn job_records_without_a_round_trip_still_load() {
+    let old = r#"{"round":0,"implementation":"gradwork","job":"mlp bs128","threads":2,"wall_s":1.0,
+        "loadavg_before":null,"loadavg_after":null,"data":null,"error":null}"#;
+    let record: JobRecord = serde_json::from_str(old).unwrap();
+    assert_eq!(record.core_round_trip_ns, None);
+}
+
+/// The probe gives a plausible latency (tens of nanoseconds to a few microseconds between two
+/// spinning threads), or none on a single CPU or when the threads could not run side by side.
+#[test]
+fn core_round_trip_is_a_plausible_latency() {
+    match system::core_round_trip_ns() {
+        Some(ns) => assert!(ns.is_finite() && ns > 1.0 && ns < 50_000.0, "{ns} ns"),
+        None => {
+            let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+            eprintln!("round trip not measured ({cpus} CPUs, or the threads shared one)");
+        }
+    }
 }

@@ -12,7 +12,7 @@ use super::data::DataFingerprint;
 use super::protocol::{WorkerOutput, GRADWORK, NUMPY, PYTORCH};
 use super::python::PytorchStatus;
 use super::report::{build_rows, BenchReport, JobRecord};
-use super::system::{loadavg_1m, rust_versions, Machine};
+use super::system::{core_round_trip_ns, loadavg_1m, rust_versions, Machine};
 use super::worker::build_profile;
 use super::Job;
 
@@ -92,6 +92,7 @@ pub fn run(config: &DriverConfig, log: &mut dyn Write) -> BenchReport {
                     let mut cmd = Command::new(&program);
                     cmd.args(&argv).envs(thread_env(t));
                     let before = loadavg_1m();
+                    let round_trip = if t > 1 { core_round_trip_ns() } else { None };
                     let start = Instant::now();
                     let outcome = run_process(cmd, config.timeout);
                     let wall_s = start.elapsed().as_secs_f64();
@@ -107,8 +108,11 @@ pub fn run(config: &DriverConfig, log: &mut dyn Write) -> BenchReport {
                     });
                     let _ = writeln!(
                         log,
-                        "  {implementation:<8} {:<10} threads={t}  {wall_s:6.1} s{}",
+                        "  {implementation:<8} {:<10} threads={t}  {wall_s:6.1} s{}{}",
                         job.label(),
+                        round_trip.map_or(String::new(), |ns| format!(
+                            "  (core-to-core round trip {ns:.0} ns before it)"
+                        )),
                         error
                             .as_deref()
                             .map_or(String::new(), |e| format!("  FAILED: {e}")),
@@ -126,6 +130,7 @@ pub fn run(config: &DriverConfig, log: &mut dyn Write) -> BenchReport {
                         wall_s,
                         loadavg_before: before,
                         loadavg_after: loadavg_1m(),
+                        core_round_trip_ns: round_trip,
                         data: output.metas.iter().find_map(|m| m.data.clone()),
                         error,
                     });

@@ -298,6 +298,33 @@ pub fn render_summary(report: &BenchReport) -> String {
             ));
         }
     }
+    if let Some((shortest, longest, far)) = report.far_apart_jobs() {
+        out.push_str(&format!(
+            "core-to-core round trip before each multi-threaded process: {shortest:.0}-{longest:.0} ns\n"
+        ));
+        if !far.is_empty() {
+            let names: Vec<String> = far
+                .iter()
+                .map(|j| {
+                    format!(
+                        "{} {} threads={} round {} ({:.0} ns)",
+                        j.implementation,
+                        j.job,
+                        j.threads,
+                        j.round + 1,
+                        j.core_round_trip_ns.unwrap_or(f64::NAN)
+                    )
+                })
+                .collect();
+            out.push_str(&format!(
+                "note: {} multi-threaded process(es) started with two CPUs far apart (over twice \
+                 the shortest round trip; on a VM, virtual CPUs on distant cores), where threads \
+                 that share data run slower: {}\n",
+                far.len(),
+                names.join(", ")
+            ));
+        }
+    }
     let versions: Vec<String> = report
         .versions
         .iter()

@@ -62,6 +62,10 @@ pub struct JobRecord {
     pub loadavg_before: Option<f64>,
     /// Load average when it ended.
     pub loadavg_after: Option<f64>,
+    /// For processes of two or more threads: how far apart two CPUs were just before it started
+    /// ([`super::system::core_round_trip_ns`]), in nanoseconds.
+    #[serde(default)]
+    pub core_round_trip_ns: Option<f64>,
     /// The data it generated, if any.
     pub data: Option<DataFingerprint>,
     /// `None` when it succeeded, else why it failed.
@@ -109,6 +113,22 @@ impl BenchReport {
             path: path.to_path_buf(),
             source,
         })
+    }
+
+    /// The multi-threaded processes that started while two CPUs were far apart: a core-to-core
+    /// round trip above twice the shortest one measured in the run (on a VM, the virtual CPUs on
+    /// distant physical cores; see [`super::system::core_round_trip_ns`]). With the shortest and
+    /// longest round trips seen, or `None` when nothing was measured.
+    pub fn far_apart_jobs(&self) -> Option<(f64, f64, Vec<&JobRecord>)> {
+        let trips = || self.jobs.iter().filter_map(|j| j.core_round_trip_ns);
+        let shortest = trips().reduce(f64::min)?;
+        let longest = trips().reduce(f64::max)?;
+        let far = self
+            .jobs
+            .iter()
+            .filter(|j| j.core_round_trip_ns.is_some_and(|ns| ns > 2.0 * shortest))
+            .collect();
+        Some((shortest, longest, far))
     }
 
     /// The highest load average seen around any job.

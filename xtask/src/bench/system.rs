@@ -58,6 +58,67 @@ pub fn loadavg_1m() -> Option<f64> {
         .ok()
 }
 
+/// How far apart two of this machine's CPUs are: the round trip, in nanoseconds, of a cache line
+/// bounced between two spinning threads (median of five batches of 2,000), or `None` with fewer
+/// than two CPUs or when the threads did not run side by side (a batch took over 50 ms).
+///
+/// Why the bench records it: on a VM the host decides which physical cores the virtual CPUs run
+/// on, and it moves them. On the 2-vCPU Zen 4 of docs/performance.md this round trip was 64-70
+/// ns in one state and 320-400 ns in the other (the two vCPUs on different CCDs, each with its
+/// own L3), switching every few seconds; two-thread training processes started in the far state
+/// ran at 82k-95k samples/s against 140k-160k, because every fork, join and hand-over of data
+/// between the threads pays that latency. One thread is unaffected.
+pub fn core_round_trip_ns() -> Option<f64> {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::time::{Duration, Instant};
+
+    const ROUND_TRIPS: u64 = 2_000;
+    const BATCHES: usize = 5;
+    const BATCH_LIMIT: Duration = Duration::from_millis(50);
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        return None;
+    }
+    let ball = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        // The partner answers every odd value with the next even one until told to stop.
+        scope.spawn(|| {
+            let mut expect = 1;
+            while !stop.load(Ordering::Relaxed) {
+                if ball.load(Ordering::Acquire) == expect {
+                    ball.store(expect + 1, Ordering::Release);
+                    expect += 2;
+                } else {
+                    std::hint::spin_loop();
+                }
+            }
+        });
+        let mut batches = Vec::with_capacity(BATCHES);
+        let mut value = 0;
+        'batches: for _ in 0..BATCHES {
+            let start = Instant::now();
+            for _ in 0..ROUND_TRIPS {
+                ball.store(value + 1, Ordering::Release);
+                value += 2;
+                let mut spins = 0u32;
+                while ball.load(Ordering::Acquire) != value {
+                    std::hint::spin_loop();
+                    spins = spins.wrapping_add(1);
+                    if spins.is_multiple_of(4096) && start.elapsed() > BATCH_LIMIT {
+                        break 'batches;
+                    }
+                }
+            }
+            batches.push(start.elapsed().as_nanos() as f64 / ROUND_TRIPS as f64);
+        }
+        stop.store(true, Ordering::Relaxed);
+        (batches.len() == BATCHES).then(|| {
+            batches.sort_by(f64::total_cmp);
+            batches[BATCHES / 2]
+        })
+    })
+}
+
 /// Versions of the crates that set gradwork's speed, read from the workspace's `Cargo.lock`
 /// (`matrixmultiply`, `rayon`), plus `rustc --version` if it runs.
 pub fn rust_versions(workspace: &Path) -> BTreeMap<String, String> {
