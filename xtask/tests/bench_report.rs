@@ -220,43 +220,62 @@ fn report_with_jobs(jobs: Vec<JobRecord>) -> BenchReport {
     }
 }
 
-/// Processes that started with the CPUs far apart (over twice the run's shortest round trip) are
+/// Processes whose core-to-core round trip was under half or over twice the run's median are
 /// named under the table, by side, job, threads and round; one-thread processes measure nothing.
 #[test]
-fn processes_started_with_distant_cpus_are_named_under_the_table() {
+fn processes_started_with_unusual_cpu_placement_are_named_under_the_table() {
     let report = report_with_jobs(vec![
         job(GRADWORK, 1, 0, None),
         job(GRADWORK, 2, 0, Some(68.0)),
         job(PYTORCH, 2, 0, Some(71.0)),
         job(GRADWORK, 2, 1, Some(352.0)),
         job(PYTORCH, 2, 1, Some(136.0)),
+        job(GRADWORK, 2, 2, Some(29.0)),
+        job(PYTORCH, 2, 2, Some(66.0)),
     ]);
-    let (shortest, longest, far) = report.far_apart_jobs().unwrap();
-    assert_eq!((shortest, longest), (68.0, 352.0));
-    assert_eq!(far.len(), 1);
+    let placement = report.cpu_placement().unwrap();
     assert_eq!(
-        (far[0].implementation.as_str(), far[0].round),
-        (GRADWORK, 1)
+        (
+            placement.shortest_ns,
+            placement.median_ns,
+            placement.longest_ns
+        ),
+        (29.0, 71.0, 352.0)
     );
+    let unusual: Vec<_> = placement
+        .unusual
+        .iter()
+        .map(|j| (j.implementation.as_str(), j.round))
+        .collect();
+    assert_eq!(unusual, vec![(GRADWORK, 1), (GRADWORK, 2)]);
     let text = render_summary(&report);
-    assert!(text.contains("core-to-core round trip before each multi-threaded process: 68-352 ns"));
     assert!(
-        text.contains("note: 1 multi-threaded process(es) started with two CPUs far apart"),
+        text.contains(
+            "core-to-core round trip before each multi-threaded process: 29-352 ns, median 71"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("note: 2 multi-threaded process(es) started"),
         "{text}"
     );
     assert!(
         text.contains("gradwork mlp bs128 threads=2 round 2 (352 ns)"),
         "{text}"
     );
+    assert!(
+        text.contains("gradwork mlp bs128 threads=2 round 3 (29 ns)"),
+        "{text}"
+    );
 
-    let close = report_with_jobs(vec![
+    let steady = report_with_jobs(vec![
         job(GRADWORK, 2, 0, Some(68.0)),
         job(PYTORCH, 2, 0, Some(90.0)),
     ]);
-    assert!(close.far_apart_jobs().unwrap().2.is_empty());
-    assert!(!render_summary(&close).contains("far apart"));
+    assert!(steady.cpu_placement().unwrap().unusual.is_empty());
+    assert!(!render_summary(&steady).contains("placed unlike"));
     let none = report_with_jobs(vec![job(GRADWORK, 1, 0, None)]);
-    assert!(none.far_apart_jobs().is_none());
+    assert!(none.cpu_placement().is_none());
     assert!(!render_summary(&none).contains("core-to-core"));
 }
 

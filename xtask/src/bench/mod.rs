@@ -298,12 +298,14 @@ pub fn render_summary(report: &BenchReport) -> String {
             ));
         }
     }
-    if let Some((shortest, longest, far)) = report.far_apart_jobs() {
+    if let Some(placement) = report.cpu_placement() {
         out.push_str(&format!(
-            "core-to-core round trip before each multi-threaded process: {shortest:.0}-{longest:.0} ns\n"
+            "core-to-core round trip before each multi-threaded process: {:.0}-{:.0} ns, median {:.0}\n",
+            placement.shortest_ns, placement.longest_ns, placement.median_ns
         ));
-        if !far.is_empty() {
-            let names: Vec<String> = far
+        if !placement.unusual.is_empty() {
+            let names: Vec<String> = placement
+                .unusual
                 .iter()
                 .map(|j| {
                     format!(
@@ -317,10 +319,10 @@ pub fn render_summary(report: &BenchReport) -> String {
                 })
                 .collect();
             out.push_str(&format!(
-                "note: {} multi-threaded process(es) started with two CPUs far apart (over twice \
-                 the shortest round trip; on a VM, virtual CPUs on distant cores), where threads \
-                 that share data run slower: {}\n",
-                far.len(),
+                "note: {} multi-threaded process(es) started with their CPUs placed unlike the \
+                 median (round trip under half or over twice it: on a VM, two vCPUs on one \
+                 physical core, or on distant ones), where two threads can run much slower: {}\n",
+                names.len(),
                 names.join(", ")
             ));
         }

@@ -72,6 +72,23 @@ pub struct JobRecord {
     pub error: Option<String>,
 }
 
+/// The core-to-core round trips measured before a run's multi-threaded processes
+/// ([`BenchReport::cpu_placement`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CpuPlacement<'a> {
+    /// The shortest round trip, in nanoseconds.
+    pub shortest_ns: f64,
+    /// The median.
+    pub median_ns: f64,
+    /// The longest.
+    pub longest_ns: f64,
+    /// The processes whose round trip was under half or over twice the median. On the 2-vCPU VM
+    /// of docs/performance.md three states showed: 28-31 ns (the two vCPUs on one physical core,
+    /// sharing its FMA units), 59-72 ns (two cores of one CCD) and 320-400 ns (different CCDs),
+    /// and two-thread figures dropped in the first and the last.
+    pub unusual: Vec<&'a JobRecord>,
+}
+
 /// Everything one `cargo xtask bench` run measured, as written to JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BenchReport {
@@ -115,20 +132,31 @@ impl BenchReport {
         })
     }
 
-    /// The multi-threaded processes that started while two CPUs were far apart: a core-to-core
-    /// round trip above twice the shortest one measured in the run (on a VM, the virtual CPUs on
-    /// distant physical cores; see [`super::system::core_round_trip_ns`]). With the shortest and
-    /// longest round trips seen, or `None` when nothing was measured.
-    pub fn far_apart_jobs(&self) -> Option<(f64, f64, Vec<&JobRecord>)> {
-        let trips = || self.jobs.iter().filter_map(|j| j.core_round_trip_ns);
-        let shortest = trips().reduce(f64::min)?;
-        let longest = trips().reduce(f64::max)?;
-        let far = self
+    /// Where the multi-threaded processes' CPUs sat relative to each other, from the core-to-core
+    /// round trip measured before each ([`super::system::core_round_trip_ns`]), or `None` when
+    /// nothing was measured.
+    pub fn cpu_placement(&self) -> Option<CpuPlacement<'_>> {
+        let mut trips: Vec<f64> = self
             .jobs
             .iter()
-            .filter(|j| j.core_round_trip_ns.is_some_and(|ns| ns > 2.0 * shortest))
+            .filter_map(|j| j.core_round_trip_ns)
             .collect();
-        Some((shortest, longest, far))
+        trips.sort_by(f64::total_cmp);
+        let median = *trips.get(trips.len() / 2)?;
+        let unusual = self
+            .jobs
+            .iter()
+            .filter(|j| {
+                j.core_round_trip_ns
+                    .is_some_and(|ns| ns > 2.0 * median || ns < 0.5 * median)
+            })
+            .collect();
+        Some(CpuPlacement {
+            shortest_ns: trips[0],
+            median_ns: median,
+            longest_ns: trips[trips.len() - 1],
+            unusual,
+        })
     }
 
     /// The highest load average seen around any job.
