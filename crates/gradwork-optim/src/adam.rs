@@ -480,6 +480,8 @@ mod tests {
         let whole = run(None);
         assert_eq!(run(Some(2)), whole);
         assert_eq!(run(Some(3)), whole);
+        // More threads than pieces of UPDATE_CHUNK: three pieces.
+        assert_eq!(run(Some(8)), whole);
     }
 
     /// The dispatched loop (vectorised with hardware FMA on x86-64 with AVX2) and the exact
