@@ -320,8 +320,9 @@ pub fn render_summary(report: &BenchReport) -> String {
                 .collect();
             out.push_str(&format!(
                 "note: {} multi-threaded process(es) started with their CPUs placed unlike the \
-                 median (round trip under half or over twice it: on a VM, two vCPUs on one \
-                 physical core, or on distant ones), where two threads can run much slower: {}\n",
+                 median (round trip under half or over twice it: on a VM, virtual CPUs \
+                 moved closer together or farther apart), where two threads can run much \
+                 slower: {}\n",
                 names.len(),
                 names.join(", ")
             ));

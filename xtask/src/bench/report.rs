@@ -83,9 +83,9 @@ pub struct CpuPlacement<'a> {
     /// The longest.
     pub longest_ns: f64,
     /// The processes whose round trip was under half or over twice the median. On the 2-vCPU VM
-    /// of docs/performance.md three states showed: 28-31 ns (the two vCPUs on one physical core,
-    /// sharing its FMA units), 59-72 ns (two cores of one CCD) and 320-400 ns (different CCDs),
-    /// and two-thread figures dropped in the first and the last.
+    /// of docs/performance.md three states showed: 28-31 ns (closer than two cores of one CCD),
+    /// 59-72 ns (two cores of one CCD) and 320-400 ns (different CCDs); two-thread figures
+    /// dropped in the last and some dropped in the first.
     pub unusual: Vec<&'a JobRecord>,
 }
 

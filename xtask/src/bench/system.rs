@@ -64,11 +64,10 @@ pub fn loadavg_1m() -> Option<f64> {
 ///
 /// Why the bench records it: on a VM the host decides which physical cores the virtual CPUs run
 /// on, and it moves them every few seconds. On the 2-vCPU Zen 4 of docs/performance.md this
-/// round trip was 28-31 ns (both vCPUs on one physical core, sharing its FMA units), 59-72 ns
-/// (two cores of one CCD) or 320-400 ns (different CCDs, each with its own L3). Two-thread
-/// processes started in the first state lose the second core's arithmetic; in the last, every
-/// fork, join and hand-over of data between the threads pays the distance (gradwork's MLP at
-/// batch 128: 82k-95k samples/s against 140k-160k). One thread is unaffected.
+/// round trip was 28-31 ns (closer than two cores of one CCD), 59-72 ns (two cores of one CCD)
+/// or 320-400 ns (different CCDs, each with its own L3). In the last, every fork, join and
+/// hand-over of data between two threads pays the distance (gradwork's MLP at batch 128 on two
+/// threads: 87k-95k samples/s against a median of 157k); one thread is unaffected.
 pub fn core_round_trip_ns() -> Option<f64> {
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     use std::time::{Duration, Instant};
