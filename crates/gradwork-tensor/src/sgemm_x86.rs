@@ -221,9 +221,15 @@ pub(crate) unsafe fn sgemm(
 /// stride `stride` in place (see [`PackedKernel::kernel_rows`]).
 pub(crate) fn reads_rows_in_place(isa: Isa, stride: usize) -> bool {
     match isa {
-        Isa::Avx512 => Avx512::READS_ROWS && rows_spread_over_l1(stride, Avx512::MR),
-        Isa::Avx2 => Avx2::READS_ROWS && rows_spread_over_l1(stride, Avx2::MR),
+        Isa::Avx512 => kernel_reads_rows::<Avx512>(stride),
+        Isa::Avx2 => kernel_reads_rows::<Avx2>(stride),
     }
+}
+
+/// [`reads_rows_in_place`] for kernel `K`: the one rule that both `sgemm::use_packed` and the
+/// blocked loops follow.
+fn kernel_reads_rows<K: PackedKernel>(stride: usize) -> bool {
+    K::READS_ROWS && rows_spread_over_l1(stride, K::MR)
 }
 
 /// Whether `rows` rows `stride` floats apart fall into enough different sets of a 32 KiB 8-way
@@ -314,7 +320,7 @@ unsafe fn drive<K: PackedKernel>(
                     }
                 };
                 // A row-major left operand's whole panels are read in place.
-                let in_place = K::READS_ROWS && csa == 1 && rows_spread_over_l1(rsa, K::MR);
+                let in_place = csa == 1 && kernel_reads_rows::<K>(rsa);
                 for ic in (0..m).step_by(K::MC) {
                     let mc = K::MC.min(m - ic);
                     for (panel, i) in (0..mc).step_by(mr).enumerate() {
